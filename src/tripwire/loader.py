@@ -1,0 +1,379 @@
+"""Reading scenario files: YAML, ``extends``, figure references, validation, provenance.
+
+This is the only code that reads scenario files. A scenario may ``extends:`` another file
+(deep merge: mappings merge, lists and scalars replace). Any number may be written as a
+reference to a catalogue entry, ``{figure: ID}`` (``seeds/figures.yaml``: figures from the
+source articles) or ``{assumption: ID}`` (public figures and labelled assumptions), with an
+optional ``times: FACTOR``; the catalogue files are named by ``figures_file`` and
+``assumptions_file`` keys, relative to the file that declares them.
+
+Every problem found in a file is reported at once in a :class:`ScenarioError`, each with the
+file, the field path and, where the parser knows it, the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tripwire.network import HEAVY_MODES, Edge, Router
+from tripwire.scenario import COUNTRIES, Scenario
+
+PathKey = tuple[str | int, ...]
+_LOADER_KEYS = ("extends", "figures_file", "assumptions_file")
+MAX_FILE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario."""
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '<document>'}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used, with every problem found in it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one parameter value came from."""
+
+    kind: str  # "figure" | "assumption" | "note" | "unsourced"
+    ref: str | None
+    detail: str
+
+
+@dataclass
+class LoadedScenario:
+    """A validated scenario with the plain data it was built from and its provenance."""
+
+    scenario: Scenario
+    path: Path
+    data: dict[str, Any]
+    provenance: dict[str, Origin] = field(default_factory=dict)
+    catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def dotted(path: PathKey) -> str:
+    """``("units", 0, "troops")`` -> ``units[0].troops``."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe loader that rejects duplicate keys (a silent overwrite hides mistakes)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def _lines(node: yaml.Node, path: PathKey, out: dict[PathKey, int]) -> None:
+    """Record the line of every key (for mappings) or item (for sequences) below ``node``."""
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            out[(*path, k.value)] = k.start_mark.line + 1
+            _lines(v, (*path, k.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _lines(v, (*path, i), out)
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[PathKey, int]]:
+    """Parse one YAML file; return its data and a map from field path to line number."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError([Problem(str(path), "", f"file larger than {MAX_FILE_BYTES} bytes")])
+        text = path.read_text(encoding="utf-8")
+    except ScenarioError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()  # type: ignore[no-untyped-call]
+        data = loader.construct_document(node) if node is not None else None  # type: ignore[no-untyped-call]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        msg = f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
+        raise ScenarioError([Problem(str(path), "", msg, line)]) from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+    lines: dict[PathKey, int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    return data, lines
+
+
+_VALUE_KEYS = {"figure", "assumption", "kind", "fixed", "uniform", "triangular", "normal",
+               "lognormal", "exponential", "choice"}
+_SETTINGS = ("replications", "seed", "horizon_days", "checkpoints_hours")
+
+
+def _is_block(v: Any) -> bool:
+    """A mapping that merges key by key (not a distribution or a reference, which replace)."""
+    return isinstance(v, dict) and not (set(v) & _VALUE_KEYS and len(v) <= 3)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if _is_block(v) and _is_block(out.get(k)) else v
+    return out
+
+
+def _read_tree(
+    path: Path, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], dict[PathKey, tuple[str, int]]]:
+    """Read a file and its ``extends`` parents, merged, with per-path (file, line)."""
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(str(path), "", "expected a mapping of scenario fields")])
+    where = {k: (str(path), v) for k, v in lines.items()}
+    for key in ("figures_file", "assumptions_file"):
+        if key in data:
+            data[key] = str((path.parent / str(data[key])).resolve())
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, where
+    ppath = (path.parent / str(parent)).resolve()
+    if ppath in chain:
+        raise ScenarioError([Problem(str(path), "extends", "circular extends", lines.get(("extends",)))])
+    if not ppath.is_file():
+        msg = f"extends names {parent!r}, but {ppath} does not exist"
+        raise ScenarioError([Problem(str(path), "extends", msg, lines.get(("extends",)))])
+    pdata, pwhere = _read_tree(ppath, (*chain, ppath))
+    return _merge(pdata, data), {**pwhere, **where}
+
+
+def _catalogue(file: str | None, section: str, kind: str) -> dict[str, dict[str, Any]]:
+    if file is None:
+        return {}
+    data, _ = read_yaml(Path(file))
+    entries = (data or {}).get(section) if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise ScenarioError([Problem(file, section, f"expected a mapping '{section}:' of entries")])
+    problems = []
+    for key, entry in entries.items():
+        if not isinstance(entry, dict) or "value" not in entry or "source" not in entry:
+            problems.append(Problem(file, f"{section}.{key}", "needs at least value and source"))
+    if problems:
+        raise ScenarioError(problems)
+    return {k: {**v, "catalogue": kind, "file": file} for k, v in entries.items()}
+
+
+def _walk(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
+    yield path, obj
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _walk(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _walk(v, (*path, i))
+
+
+def _is_ref(obj: Any) -> bool:
+    return isinstance(obj, dict) and bool(obj) and (
+        set(obj) <= {"figure", "times"} or set(obj) <= {"assumption", "times"}
+    ) and ("figure" in obj or "assumption" in obj)
+
+
+def _resolve(
+    obj: Any,
+    path: PathKey,
+    cats: dict[str, dict[str, dict[str, Any]]],
+    used: dict[str, Origin],
+    problems: list[str | tuple[PathKey, str]],
+) -> Any:
+    if _is_ref(obj):
+        kind = "figure" if "figure" in obj else "assumption"
+        ref = str(obj[kind])
+        entry = cats[kind].get(ref)
+        if entry is None:
+            have = ", ".join(sorted(cats[kind])[:8]) or "none: no catalogue file declared"
+            problems.append((path, f"unknown {kind} {ref!r} (known: {have})"))
+            return None
+        value = entry["value"]
+        if "times" in obj:
+            if not isinstance(value, int | float) or not isinstance(obj["times"], int | float):
+                problems.append((path, "times applies to a numeric figure and needs a number"))
+                return None
+            value = value * obj["times"]
+        src = entry["source"] if kind == "figure" else f"{entry.get('kind', 'assumption')}: {entry['source']}"
+        used[dotted(path)] = Origin(kind, ref, str(src))
+        return value
+    if isinstance(obj, dict):
+        return {k: _resolve(v, (*path, k), cats, used, problems) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_resolve(v, (*path, i), cats, used, problems) for i, v in enumerate(obj)]
+    return obj
+
+
+def _provenance(data: dict[str, Any], refs: dict[str, Origin]) -> dict[str, Origin]:
+    """Origin of every numeric leaf: its reference, else the nearest ``source`` note."""
+    out: dict[str, Origin] = {}
+
+    def visit(obj: Any, path: PathKey, note: str | None) -> None:
+        key = dotted(path)
+        if path and path[0] in _SETTINGS:
+            out[key] = Origin("setting", None, "run setting, not a model parameter")
+            return
+        if key in refs:
+            out[key] = refs[key]
+            return
+        if isinstance(obj, dict):
+            note = obj.get("source", note) if isinstance(obj.get("source"), str) else note
+            for k, v in obj.items():
+                if k not in ("source", "name", "description", "id", "kind"):
+                    visit(v, (*path, k), note)
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                visit(v, (*path, i), note)
+        elif isinstance(obj, int | float) and not isinstance(obj, bool):
+            out[key] = Origin("note", None, note) if note else Origin("unsourced", None, "")
+
+    visit(data, (), None)
+    return out
+
+
+def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
+    """Cross-field checks pydantic cannot express: references, uniqueness, routes."""
+    out: list[tuple[PathKey, str]] = []
+    nodes = s.network.nodes
+    near = ", ".join(sorted(nodes))
+
+    def node(ref: str, path: PathKey) -> None:
+        if ref not in nodes:
+            out.append((path, f"unknown node {ref!r} (nodes: {near})"))
+
+    for c, spec in s.countries.items():
+        node(spec.node, ("countries", c, "node"))
+    for i, link in enumerate(s.network.links):
+        node(link.from_, ("network", "links", i, "from"))
+        node(link.to, ("network", "links", i, "to"))
+    for label, items in (("network.links", s.network.links), ("units", s.units), ("in_place", s.in_place)):
+        seen: set[str] = set()
+        for i, it in enumerate(items):
+            key = it.id if hasattr(it, "id") else it.name  # type: ignore[union-attr]
+            if key in seen:
+                out.append(((*label.split("."), i), f"duplicate name {key!r}"))
+            seen.add(key)
+    for i, p in enumerate(s.prepositioned):
+        node(p.site, ("prepositioned", i, "site"))
+    for i, cp in enumerate(s.checkpoints_hours):
+        if not 0 <= cp <= s.horizon_hours:
+            out.append((("checkpoints_hours", i), f"{cp} h is outside [0, horizon {s.horizon_hours} h]"))
+    if out:
+        return out
+    router = Router(
+        [Edge(i, lk.from_, lk.to, lk.mode, lk.expected_hours, lk.corridor)
+         for i, lk in enumerate(s.network.links)]
+    )
+    movers: list[tuple[PathKey, str, str | None]] = [
+        (("units", i), u.origin, u.destination) for i, u in enumerate(s.units)
+    ]
+    if s.pool is not None:
+        movers.append((("pool",), s.pool.origin, None))
+    for path, origin, dest in movers:
+        node(origin, (*path, "origin"))
+        if origin not in nodes:
+            continue
+        for c in [dest] if dest else list(COUNTRIES):
+            target = getattr(s.countries, c).node
+            if router.path(origin, target, HEAVY_MODES) is None:
+                out.append(((*path, "origin"), f"no rail, road or sea route from {origin!r} to "
+                            f"{c} (node {target!r}) even with the corridor open"))
+    return out
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
+    """Load, merge, resolve and validate a scenario file.
+
+    Args:
+        path: the scenario YAML.
+        overrides: top-level fields replacing the file's (``replications``, ``seed``).
+
+    Raises:
+        ScenarioError: with every problem found, each naming file, field path and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([Problem(str(path), "", "no such scenario file")])
+    raw, where = _read_tree(path.resolve(), (path.resolve(),))
+    fname = str(path)
+
+    def problem(p: PathKey, msg: str) -> Problem:
+        for n in range(len(p), -1, -1):
+            if p[:n] in where:
+                f, line = where[p[:n]]
+                return Problem(fname if f == str(path.resolve()) else f, dotted(p), msg, line)
+        return Problem(fname, dotted(p), msg)
+
+    cats = {
+        "figure": _catalogue(raw.pop("figures_file", None), "figures", "figure"),
+        "assumption": _catalogue(raw.pop("assumptions_file", None), "parameters", "assumption"),
+    }
+    refs: dict[str, Origin] = {}
+    issues: list[Any] = []
+    data = _resolve(raw, (), cats, refs, issues)
+    if issues:
+        raise ScenarioError([problem(p, m) for p, m in issues])
+    data = _merge(data, overrides or {})
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(
+            [problem(tuple(e["loc"]), _message(e)) for e in exc.errors(include_url=False)]
+        ) from None
+    sem = _semantic(scenario)
+    if sem:
+        raise ScenarioError([problem(p, m) for p, m in sem])
+    used = {r.ref: cats[r.kind][r.ref] for r in refs.values() if r.ref}
+    return LoadedScenario(scenario, path, data, _provenance(data, refs), used)
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown field (not part of the scenario schema)"
+    if err["type"] in ("missing",):
+        return "required field is missing"
+    got = err.get("input")
+    if err["type"] not in ("value_error", "distribution") and not isinstance(got, dict | list):
+        msg += f" (got {got!r})"
+    return msg

@@ -1,0 +1,120 @@
+"""Forces in place, the threat and requirement per country, and allocation of formations.
+
+All of it is arithmetic on a replication's draws: no SimPy process is spent on forces that
+do not move or on a clock that nothing contends for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tripwire.model.plan import Formation, stream
+from tripwire.scenario import COUNTRIES, InPlace, Scenario
+
+Steps = dict[str, list[tuple[float, float]]]
+"""Per country, (simulation time, troops added) for the forces in place."""
+
+
+@dataclass(frozen=True)
+class CountryDraw:
+    """One replication's draws for one country."""
+
+    required: float  # NATO troops needed to hold
+    threat: float  # adversary troops (nan when the requirement was given directly)
+    host_effective: float  # host-nation troops counted against the threat
+    fa_unopposed_h: float  # hours to fait accompli against a negligible defence
+
+
+def fielded_share(ip: InPlace, date: dt.date, delay_days: float) -> float:
+    """Share of the ramp from initial to full strength reached on ``date``."""
+    f = ip.fielding
+    assert f is not None
+    start = f.start_date.toordinal()
+    full = f.full_date.toordinal() + delay_days
+    return float(np.clip((date.toordinal() - start) / (full - start), 0.0, 1.0))
+
+
+def in_place_troops(ip: InPlace, date: dt.date, delay_days: float) -> float:
+    """Troops of a forward force in place on ``date`` (before availability)."""
+    f = ip.fielding
+    assert f is not None
+    return f.initial_troops + (ip.troops - f.initial_troops) * fielded_share(ip, date, delay_days)
+
+
+def in_place_steps(s: Scenario, child: np.random.SeedSequence, w: float) -> Steps:
+    """Combat-ready strength of the forces in place as steps in simulation time.
+
+    A rotational force caught in a handover at attack start (phase uniform over its cycle)
+    has only ``handover_fraction`` ready until the handover ends; a handover due later is
+    assumed postponed in a crisis, so strength never drops.
+    """
+    steps: Steps = {c: [] for c in COUNTRIES}
+    for ip in s.in_place:
+        u = stream(child, f"inplace:{ip.name}").random(3)
+        base = float(ip.availability.ppf(u[:1])[0])
+        if ip.kind == "forward":
+            assert ip.fielding is not None
+            delay = float(ip.fielding.delay_days.ppf(u[2:3])[0])
+            base *= in_place_troops(ip, s.scenario_date, delay)
+        else:
+            base *= ip.troops
+        rot = ip.rotation
+        if rot is not None and u[1] * rot.cycle_days < rot.handover_days:
+            left_h = (rot.handover_days - u[1] * rot.cycle_days) * 24.0
+            steps[ip.country].append((0.0, base * rot.handover_fraction))
+            steps[ip.country].append((w + left_h, base * (1 - rot.handover_fraction)))
+        else:
+            steps[ip.country].append((0.0, base))
+    return steps
+
+
+def draw_countries(
+    s: Scenario, child: np.random.SeedSequence, steps: Steps, w: float
+) -> dict[str, CountryDraw]:
+    """Threat, host nation, requirement and unopposed fait-accompli time per country.
+
+    Required NATO troops = threat / force_ratio - host-nation troops x effectiveness
+    (never below zero), unless ``required_troops`` is given directly.
+    """
+    out: dict[str, CountryDraw] = {}
+    for c, spec in s.countries.items():
+        u = stream(child, f"country:{c}").random(4)
+        host = float(spec.host_nation_troops.ppf(u[1:2])[0]) * spec.host_nation_effectiveness
+        fa = float(spec.fait_accompli_unopposed_hours.ppf(u[2:3])[0])
+        if spec.required_troops is not None:
+            threat = float("nan")
+            required = float(spec.required_troops.ppf(u[3:4])[0])
+        else:
+            assert spec.threat_troops is not None
+            threat = float(spec.threat_troops.ppf(u[:1])[0])
+            required = max(0.0, threat / spec.force_ratio - host)
+        out[c] = CountryDraw(required, threat, host, fa)
+    return out
+
+
+def allocate(
+    formations: Sequence[Formation], ready_h: Sequence[float],
+    countries: dict[str, CountryDraw], steps: Steps,
+) -> list[str]:
+    """Destination of every formation.
+
+    Formations with a fixed destination keep it. The others are sent, in order of
+    readiness, each to the country with the largest remaining shortfall (required minus
+    forces in place minus what is already sent); ties go to the first country in
+    (estonia, latvia, lithuania).
+    """
+    gap = {c: countries[c].required - sum(t for _, t in steps[c]) for c in COUNTRIES}
+    dest: list[str | None] = [f.destination for f in formations]
+    for f, d in zip(formations, dest):
+        if d is not None:
+            gap[d] -= f.troops
+    free = sorted((r, i) for i, (r, d) in enumerate(zip(ready_h, dest)) if d is None)
+    for _, i in free:
+        c = max(COUNTRIES, key=lambda k: (gap[k], -COUNTRIES.index(k)))
+        dest[i] = c
+        gap[c] -= formations[i].troops
+    return [d for d in dest if d is not None]

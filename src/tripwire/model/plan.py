@@ -1,0 +1,108 @@
+"""Compile a scenario once into the flat structures every replication reuses.
+
+Nothing here is random: the list of formations, the routing tables and the stream names
+are fixed by the scenario, so every replication (and every posture that shares an element,
+such as the high-readiness pool) draws from streams with the same names: common random
+numbers by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from tripwire.distributions import Distribution, Fixed
+from tripwire.network import Edge, Router
+from tripwire.scenario import Link, Scenario
+
+HOURS_PER_DAY = 24.0
+
+
+@dataclass(frozen=True)
+class Formation:
+    """One formation that moves as a whole (a named unit copy or a slice of the pool)."""
+
+    key: str  # stream name, stable across postures
+    name: str
+    troops: float
+    items: float  # equipment items to move by heavy lift
+    origin: str
+    destination: str | None  # country, or None: allocated to the largest shortfall
+    readiness: Distribution
+    readiness_scale: float  # multiplies a draw to give hours (24 for days)
+    lift: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A scenario compiled for simulation."""
+
+    scenario: Scenario
+    links: tuple[Link, ...]
+    router: Router
+    formations: tuple[Formation, ...]
+    country_nodes: dict[str, str]
+
+
+def stream(child: np.random.SeedSequence, name: str) -> np.random.Generator:
+    """A named sub-stream of a replication's seed.
+
+    The same replication seed and the same name give the same numbers in any scenario,
+    which is what makes comparisons between postures paired (common random numbers).
+    """
+    key = zlib.crc32(name.encode("utf-8"))
+    seq = np.random.SeedSequence(child.entropy, spawn_key=(*child.spawn_key, key))
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+def compile_plan(s: Scenario) -> Plan:
+    """Build the formations list and the router of a validated scenario."""
+    items = s.equipment_items_per_troop
+    formations: list[Formation] = []
+    for u in s.units:
+        for k in range(u.count):
+            formations.append(
+                Formation(
+                    key=f"unit:{u.name}#{k}",
+                    name=u.name if u.count == 1 else f"{u.name} #{k + 1}",
+                    troops=u.troops,
+                    items=u.troops * getattr(items, u.type),
+                    origin=u.origin,
+                    destination=u.destination,
+                    readiness=u.readiness_hours,
+                    readiness_scale=1.0,
+                    lift=u.lift,
+                )
+            )
+    if s.pool is not None:
+        p = s.pool
+        for tier in p.tiers:
+            tier_troops = p.total_troops * p.theatre_share * tier.share
+            n = math.ceil(tier_troops / p.formation_troops - 1e-9)
+            for k in range(n):
+                troops = min(p.formation_troops, tier_troops - k * p.formation_troops)
+                formations.append(
+                    Formation(
+                        key=f"pool:{tier.name}#{k}",
+                        name=f"{tier.name} formation {k + 1}",
+                        troops=troops,
+                        items=troops * getattr(items, p.type),
+                        origin=p.origin,
+                        destination=None,
+                        readiness=tier.readiness_days,
+                        readiness_scale=HOURS_PER_DAY,
+                        lift=p.lift,
+                    )
+                )
+    links = tuple(s.network.links)
+    router = Router(
+        [Edge(i, lk.from_, lk.to, lk.mode, lk.expected_hours, lk.corridor) for i, lk in enumerate(links)]
+    )
+    nodes = {c: spec.node for c, spec in s.countries.items()}
+    return Plan(s, links, router, tuple(formations), nodes)
+
+
+ZERO: Distribution = Fixed(value=0.0)

@@ -1,0 +1,283 @@
+"""One replication of the theatre: SimPy where units contend for capacity, arithmetic elsewhere.
+
+Simulation time starts when warning is received (t_sim = 0) and the attack starts at
+t_sim = W, the sampled warning. Reported times are hours from attack start (t_sim - W).
+
+Each transport link with finite capacity is a ``simpy.Resource`` with one slot per channel
+(train path, berth, aircraft). A formation crossing a link is split into loads; each load
+holds a channel for the link's service time, FIFO, then travels for the transit time. The
+formation is across when its last load arrives. Reception in each country is a resource
+too, and pre-positioned equipment sets are a ``simpy.Container`` per site.
+
+Everything that is not contention (the in-place forces, the adversary clock, strength at
+checkpoints) is computed from timestamps, which keeps the event count low.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from tripwire.model.forces import CountryDraw, allocate, draw_countries, in_place_steps
+from tripwire.model.outcome import record
+from tripwire.model.plan import Formation, Plan, stream
+from tripwire.network import ALL_MODES, HEAVY_MODES, Edge
+from tripwire.scenario import COUNTRIES, Link
+
+INF = math.inf
+
+
+@dataclass
+class _Crossing:
+    """Book-keeping of one formation crossing one capacity-limited link."""
+
+    remaining: int
+    done: simpy.Event
+    started: int = 0
+    in_service: int = 0
+    first_start: float = INF
+    last_end: float = 0.0
+
+    def check(self, cut: bool) -> None:
+        if self.in_service == 0 and (self.remaining == 0 or cut) and not self.done.triggered:
+            self.done.succeed()
+
+
+@dataclass
+class LinkStats:
+    loads: int = 0
+    troops: float = 0.0
+    waits: list[float] = field(default_factory=list)
+
+
+class Theatre:
+    """The SimPy side of one replication."""
+
+    def __init__(self, plan: Plan, closure: float) -> None:
+        self.plan = plan
+        self.env = simpy.Environment()
+        self.closure = closure  # sim time the corridor links close (inf: never)
+        self.closed_event = self.env.timeout(closure) if closure < INF else None
+        self.res = [
+            simpy.Resource(self.env, lk.channels) if lk.channels is not None else None
+            for lk in plan.links
+        ]
+        self.stats = [LinkStats() for _ in plan.links]
+        self.backlog = [0] * len(plan.links)  # loads waiting for a channel, per link
+        self.congestion = plan.scenario.routing == "congestion"
+        self.reception: dict[str, simpy.Resource | None] = {
+            c: (simpy.Resource(self.env, spec.reception_capacity_units)
+                if spec.reception_capacity_units else None)
+            for c, spec in plan.scenario.countries.items()
+        }
+        self.sets = [
+            (p, simpy.Container(self.env, capacity=max(p.sets, 1), init=p.sets))
+            for p in plan.scenario.prepositioned
+        ]
+        self.ready: list[tuple[str, float, float]] = []  # (country, sim time, troops)
+        self.rerouted = 0
+        self.stranded = 0
+        self.sets_drawn = 0
+
+    # --- movement ---------------------------------------------------------------------
+
+    def cross(
+        self, idx: int, troops: float, items: float, rng: np.random.Generator
+    ) -> Generator[simpy.Event, Any, tuple[int, int]]:
+        """Move a formation's loads over link ``idx``; return (loads across, loads)."""
+        link: Link = self.plan.links[idx]
+        env = self.env
+        n = max(math.ceil(items / link.items_per_load - 1e-9),
+                math.ceil(troops / link.troops_per_load - 1e-9), 1)
+        service = link.service_hours.draw(rng)
+        transit = link.transit_hours.draw(rng)
+        cutoff = self.closure if link.corridor else INF
+        t0 = env.now
+        if t0 >= cutoff:
+            return 0, n
+        res = self.res[idx]
+        if res is None:  # unlimited capacity: every load starts at once
+            started, first, last_end = n, t0, t0 + service
+            yield env.timeout(service + transit)
+        else:
+            c = _Crossing(remaining=n, done=env.event())
+            self.backlog[idx] += n
+            for _ in range(min(n, res.capacity)):
+                env.process(self._worker(res, c, service, cutoff, idx))
+            yield c.done
+            started, first, last_end = c.started, c.first_start, c.last_end
+            if started:
+                yield env.timeout(last_end + transit - env.now)
+        if started:
+            st = self.stats[idx]
+            st.loads += started
+            st.troops += troops * started / n
+            st.waits.append(first - t0)
+        return started, n
+
+    def _worker(
+        self, res: simpy.Resource, c: _Crossing, service: float, cutoff: float, idx: int
+    ) -> Generator[simpy.Event, Any, None]:
+        """Hold one channel and take this formation's loads until none is left.
+
+        Equivalent to one FIFO request per load: a formation's loads queue together, so a
+        freed channel always goes to its next load before any later formation's.
+        """
+        env = self.env
+        with res.request() as req:
+            if cutoff < INF and self.closed_event is not None:
+                yield req | self.closed_event
+            else:
+                yield req
+            if env.now < cutoff and c.first_start == INF and c.remaining:
+                c.first_start = env.now
+            while c.remaining and env.now < cutoff:
+                c.remaining -= 1
+                self.backlog[idx] -= 1
+                c.started += 1
+                c.in_service += 1
+                yield env.timeout(service)
+                c.in_service -= 1
+                c.last_end = env.now
+        if env.now >= cutoff and c.remaining:  # cut: the rest of the loads are withdrawn
+            self.backlog[idx] -= c.remaining
+            c.remaining = 0
+        c.check(env.now >= cutoff)
+
+    def move(
+        self, troops: float, items: float, node: str, dest: str,
+        modes: frozenset[str], rng: np.random.Generator,
+    ) -> Generator[simpy.Event, Any, float]:
+        """Move a formation (or a detachment of it) to ``dest``; return its arrival time.
+
+        When the corridor is cut while loads wait for a corridor link, the loads already
+        across go on and the rest re-plan from the same node as a detachment; the
+        formation arrives when its last detachment does (inf if one is stranded).
+        """
+        detachments = []
+        while node != dest:
+            edge = self._choose(node, dest, modes, troops, items)
+            if edge is None:
+                self.stranded += 1
+                return INF
+            started, n = yield from self.cross(edge.index, troops, items, rng)
+            if started < n:
+                if started:
+                    share = started / n
+                    detachments.append(self.env.process(self.move(
+                        troops * (1 - share), items * (1 - share), node, dest, modes, rng)))
+                    troops, items = troops * share, items * share
+                self.rerouted += 1
+                if not started:
+                    continue
+            node = edge.dst
+        arrival = self.env.now
+        for d in detachments:
+            arrival = max(arrival, (yield d))
+        return arrival
+
+    def _choose(
+        self, node: str, dest: str, modes: frozenset[str], troops: float, items: float
+    ) -> Edge | None:
+        """Next link by the scenario's routing rule (see :mod:`tripwire.network`)."""
+        open_ = self.env.now < self.closure
+        if not self.congestion:
+            return self.plan.router.next_edge(node, dest, modes, open_)
+        best: tuple[float, int] | None = None
+        choice = None
+        for e, rest in self.plan.router.candidates(node, dest, modes, open_):
+            lk = self.plan.links[e.index]
+            if lk.channels is None:
+                push = lk.service_hours.mean
+            else:
+                n = max(math.ceil(items / lk.items_per_load - 1e-9),
+                        math.ceil(troops / lk.troops_per_load - 1e-9), 1)
+                push = lk.service_hours.mean * (self.backlog[e.index] + n) / lk.channels
+            key = (lk.transit_hours.mean + push + rest, e.index)
+            if best is None or key < best:
+                best, choice = key, e
+        return choice
+
+    def _claim_sets(self, f: Formation, dest: str) -> tuple[Any, str] | None:
+        """Claim pre-positioned sets for a fly-in formation: the site at its destination
+        first, then the others in scenario order. Returns (spec, site) or None."""
+        router, open_ = self.plan.router, self.env.now < self.closure
+        order = sorted(self.sets, key=lambda ps: ps[0].site != dest)
+        for spec, cont in order:
+            k = math.ceil(f.troops / spec.troops_per_set - 1e-9)
+            if cont.level < k or router.path(f.origin, spec.site, ALL_MODES, open_) is None:
+                continue
+            if router.path(spec.site, dest, HEAVY_MODES, open_) is None:
+                continue
+            cont.get(k)  # level >= k: succeeds at once
+            self.sets_drawn += k
+            return spec, spec.site
+        return None
+
+    def formation(
+        self, f: Formation, country: str, depart: float, rng: np.random.Generator
+    ) -> Generator[simpy.Event, Any, None]:
+        """Life of one formation: wait for readiness, move, draw equipment, be received."""
+        env = self.env
+        yield env.timeout(depart)
+        dest = self.plan.country_nodes[country]
+        claim = self._claim_sets(f, dest) if f.lift == "fly_in" and self.sets else None
+        if claim is not None:
+            spec, site = claim
+            t = yield from self.move(f.troops, 0.0, f.origin, site, ALL_MODES, rng)
+            if t == INF:
+                return
+            yield env.timeout(spec.draw_hours.draw(rng))
+            t = yield from self.move(f.troops, f.items, site, dest, HEAVY_MODES, rng)
+        else:
+            t = yield from self.move(f.troops, f.items, f.origin, dest, HEAVY_MODES, rng)
+        if t == INF:
+            return
+        spec_c = getattr(self.plan.scenario.countries, country)
+        hours = spec_c.reception_hours.draw(rng)
+        res = self.reception[country]
+        if res is None:
+            yield env.timeout(hours)
+        else:
+            with res.request() as req:
+                yield req
+                yield env.timeout(hours)
+        self.ready.append((country, env.now, f.troops))
+
+
+def simulate(plan: Plan, child: np.random.SeedSequence) -> dict[str, Any]:
+    """Run one replication from its seed and return its flat record."""
+    s = plan.scenario
+    clock = stream(child, "clock")
+    u = clock.random(3)
+    w = float(s.warning.days.ppf(u[:1])[0]) * 24.0
+    decision = float(s.warning.decision_delay_hours.ppf(u[1:2])[0])
+    clearance = float(s.warning.peacetime_clearance_hours.ppf(u[2:3])[0])
+    # before the attack, moves wait for clearance; the attack itself lifts that wait
+    go = min(decision + clearance, max(decision, w))
+
+    cor = stream(child, "corridor").random(2)
+    closed = bool(cor[0] < s.suwalki.closure_probability)
+    closure_rel = float(s.suwalki.closure_hours.ppf(cor[1:2])[0])
+    closure = max(0.0, w + closure_rel) if closed else INF
+
+    steps = in_place_steps(s, child, w)
+    countries: dict[str, CountryDraw] = draw_countries(s, child, steps, w)
+
+    rngs = [stream(child, f.key) for f in plan.formations]
+    ready_h = [f.readiness.draw(r) * f.readiness_scale for f, r in zip(plan.formations, rngs)]
+    dests = allocate(plan.formations, ready_h, countries, steps)
+
+    th = Theatre(plan, closure)
+    for f, r, dest, rh in zip(plan.formations, rngs, dests, ready_h):
+        th.env.process(th.formation(f, dest, max(decision + rh, go), r))
+    th.env.run(until=w + s.horizon_hours)
+    return record(s, plan, th, countries, steps, w, decision, go, closed, closure_rel)
+
+
+__all__ = ["COUNTRIES", "Theatre", "simulate"]

@@ -1,0 +1,316 @@
+"""The scenario schema: every model input, typed, with its unit in its name or description.
+
+Only :mod:`tripwire.loader` reads scenario files; this module only declares what a valid
+scenario is. Times are in hours unless a field name says days. Troop numbers are people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from tripwire.distributions import Distribution
+
+COUNTRIES: tuple[str, ...] = ("estonia", "latvia", "lithuania")
+Country = Literal["estonia", "latvia", "lithuania"]
+Mode = Literal["rail", "road", "sea", "air"]
+UnitType = Literal["light", "mechanised", "armoured"]
+Lift = Literal["heavy", "fly_in"]
+
+
+def _non_negative(d: Distribution) -> Distribution:
+    if d.low < 0:
+        raise ValueError(f"this quantity cannot be negative, but the distribution reaches {d.low}")
+    return d
+
+
+def _positive(d: Distribution) -> Distribution:
+    if d.low <= 0:
+        raise ValueError(f"this quantity must be positive, but the distribution reaches {d.low}")
+    return d
+
+
+def _fraction(d: Distribution) -> Distribution:
+    lo = d.low
+    hi = getattr(d, "high", None)
+    if hi is None and d.kind == "choice":  # type: ignore[attr-defined]
+        hi = max(d.values)  # type: ignore[attr-defined]
+    if hi is None and d.kind == "fixed":  # type: ignore[attr-defined]
+        hi = d.value  # type: ignore[attr-defined]
+    if lo < 0 or hi is None or hi > 1:
+        raise ValueError("a fraction must stay within [0, 1]; use uniform, triangular or fixed")
+    return d
+
+
+NonNegative = Annotated[Distribution, AfterValidator(_non_negative)]
+Positive = Annotated[Distribution, AfterValidator(_positive)]
+Fraction = Annotated[Distribution, AfterValidator(_fraction)]
+
+
+class Model(BaseModel):
+    """Base for every scenario block: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Source(Model):
+    """Mixin field: a short note saying where a block's literal numbers come from."""
+
+    source: str | None = Field(
+        default=None, description="Where this block's literal values come from (citation)."
+    )
+
+
+class WarningClock(Source):
+    """The clock before the attack. The attack starts at t = 0 h."""
+
+    days: NonNegative = Field(description="Strategic warning before the attack, days.")
+    decision_delay_hours: NonNegative = Field(
+        description="Political decision delay after warning, hours. Readiness clocks start then."
+    )
+    peacetime_clearance_hours: NonNegative = Field(
+        default=0,
+        description="Before the attack, movement across borders waits this long after the "
+        "decision for diplomatic clearance; at the attack the wait ends (Article 5), hours.",
+    )
+
+
+class CountrySpec(Source):
+    """One Baltic state: where reinforcements arrive, what it must hold, the threat clock."""
+
+    node: str = Field(description="Network node where forces for this country arrive.")
+    host_nation_troops: NonNegative = Field(default=0, description="Host-nation troops, people.")
+    host_nation_effectiveness: float = Field(
+        default=1.0, ge=0, le=1, description="Share of host-nation troops counted against the "
+        "threat (conscripts, reserves and light forces count for less), fraction."
+    )
+    threat_troops: NonNegative | None = Field(
+        default=None, description="Adversary troops committed against this country, people."
+    )
+    force_ratio: float = Field(
+        default=3.0, gt=0, description="Attacker:defender ratio the defence must deny (3:1 rule)."
+    )
+    required_troops: NonNegative | None = Field(
+        default=None, description="NATO troops needed to hold, people (overrides the threat rule)."
+    )
+    fait_accompli_unopposed_hours: Positive = Field(
+        description="Hours from attack start to a fait accompli against a negligible defence."
+    )
+    defence_delay_factor: float = Field(
+        default=1.0, ge=0, description="Fait-accompli time grows by this factor times the "
+        "defender:threat ratio at attack start (see docs/model.md), dimensionless."
+    )
+    reception_hours: NonNegative = Field(
+        description="Reception, staging and integration after arrival, hours per unit."
+    )
+    reception_capacity_units: int | None = Field(
+        default=None, ge=1, description="Units received at once (null: unlimited)."
+    )
+
+    @model_validator(mode="after")
+    def _one_requirement(self) -> CountrySpec:
+        if (self.threat_troops is None) == (self.required_troops is None):
+            raise ValueError("give exactly one of threat_troops (with force_ratio) or required_troops")
+        return self
+
+
+class Countries(Model):
+    estonia: CountrySpec
+    latvia: CountrySpec
+    lithuania: CountrySpec
+
+    def items(self) -> list[tuple[str, CountrySpec]]:
+        return [(c, getattr(self, c)) for c in COUNTRIES]
+
+
+class Rotation(Model):
+    """A rotational force's cycle. A handover in progress at attack start leaves it weaker."""
+
+    cycle_days: float = Field(gt=0, description="Length of one rotation, days.")
+    handover_days: float = Field(ge=0, description="Handover window at each rotation, days.")
+    handover_fraction: float = Field(
+        ge=0, le=1, description="Share of the force available during a handover, fraction."
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> Rotation:
+        if self.handover_days > self.cycle_days:
+            raise ValueError("handover_days must not exceed cycle_days")
+        return self
+
+
+class Fielding(Model):
+    """A forward force ramping in linearly from start_date to full_date (plus a delay)."""
+
+    start_date: dt.date = Field(description="Date the ramp starts (initial_troops in place).")
+    full_date: dt.date = Field(description="Planned date of full strength.")
+    initial_troops: float = Field(ge=0, description="Troops in place at start_date, people.")
+    delay_days: NonNegative = Field(default=0, description="Slip of full_date, days.")
+
+    @model_validator(mode="after")
+    def _dates(self) -> Fielding:
+        if self.full_date <= self.start_date:
+            raise ValueError("full_date must be after start_date")
+        return self
+
+
+class InPlace(Source):
+    """NATO forces stationed in a country before the crisis."""
+
+    name: str
+    country: Country
+    troops: float = Field(ge=0, description="Troops at full strength, people.")
+    kind: Literal["rotational", "forward", "permanent"]
+    availability: Fraction = Field(default=1, description="Share combat-ready, fraction.")
+    rotation: Rotation | None = None
+    fielding: Fielding | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> InPlace:
+        if self.kind == "rotational" and self.rotation is None:
+            raise ValueError("a rotational force needs a rotation block")
+        if self.kind == "forward" and self.fielding is None:
+            raise ValueError("a forward force needs a fielding block")
+        if self.kind != "rotational" and self.rotation is not None:
+            raise ValueError("rotation applies to rotational forces only")
+        if self.kind != "forward" and self.fielding is not None:
+            raise ValueError("fielding applies to forward forces only")
+        if self.fielding is not None and self.fielding.initial_troops > self.troops:
+            raise ValueError("fielding.initial_troops exceeds troops")
+        return self
+
+
+class Node(Model):
+    kind: Literal["origin", "staging", "border", "port", "airfield", "country"]
+    description: str | None = None
+
+
+class Link(Source):
+    """A transport link. Each load holds one of ``channels`` for its service time, then travels."""
+
+    id: str
+    from_: str = Field(alias="from")
+    to: str
+    mode: Mode
+    transit_hours: NonNegative = Field(description="Travel time of a load, hours.")
+    service_hours: NonNegative = Field(
+        description="Time one load occupies a channel (loading, berth, gauge transfer), hours."
+    )
+    channels: int | None = Field(
+        ge=1, description="Loads served at once: train paths, berths, aircraft (null: unlimited)."
+    )
+    items_per_load: float = Field(gt=0, description="Equipment items one load carries.")
+    troops_per_load: float = Field(gt=0, description="Personnel one load carries, people.")
+    corridor: bool = Field(default=False, description="Crosses the Suwalki Gap (can be cut).")
+
+    @property
+    def expected_hours(self) -> float:
+        """Expected hours for one load to cross the link empty: the static routing weight.
+        A hair above zero even for instant links, so routes never loop."""
+        return self.transit_hours.mean + self.service_hours.mean + 1e-6
+
+
+class Network(Model):
+    nodes: dict[str, Node] = Field(min_length=1)
+    links: list[Link] = Field(min_length=1)
+
+
+class Suwalki(Source):
+    """Closure of the corridor links by the adversary."""
+
+    closure_probability: float = Field(ge=0, le=1, description="Chance the corridor is cut.")
+    closure_hours: Distribution = Field(
+        description="Time of the cut relative to attack start, hours (negative: before)."
+    )
+
+
+class Prepositioned(Source):
+    """Equipment sets stored at a node for fly-in units."""
+
+    site: str
+    sets: int = Field(ge=0)
+    troops_per_set: float = Field(gt=0, description="Troops one set equips, people.")
+    draw_hours: NonNegative = Field(description="Time to draw and prepare a set, hours.")
+
+
+class Unit(Source):
+    """A named formation (``count`` identical copies)."""
+
+    name: str
+    troops: float = Field(gt=0, description="People.")
+    type: UnitType
+    origin: str
+    destination: Country | None = Field(
+        default=None, description="Country; null lets the theatre allocate it to the largest gap."
+    )
+    readiness_hours: NonNegative = Field(description="Notice to move after decision, hours.")
+    lift: Lift = "heavy"
+    count: int = Field(default=1, ge=1)
+
+
+class Tier(Source):
+    name: str
+    share: float = Field(gt=0, le=1, description="Share of the pool in this tier, fraction.")
+    readiness_days: NonNegative = Field(description="Notice to move after decision, days.")
+
+
+class Pool(Source):
+    """The NATO high-readiness pool; a share is earmarked for this theatre."""
+
+    total_troops: float = Field(gt=0, description="People.")
+    theatre_share: float = Field(ge=0, le=1, description="Share earmarked for the Baltics.")
+    formation_troops: float = Field(gt=0, description="Size of one deployable formation, people.")
+    type: UnitType
+    origin: str
+    lift: Lift = "heavy"
+    tiers: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shares(self) -> Pool:
+        total = sum(t.share for t in self.tiers)
+        if total > 1 + 1e-9:
+            raise ValueError(f"tier shares add up to {total:.3f}, more than the whole pool")
+        return self
+
+
+class ItemsPerTroop(Source):
+    """Equipment items (vehicles, containers) to move per soldier, by unit type."""
+
+    light: float = Field(ge=0)
+    mechanised: float = Field(ge=0)
+    armoured: float = Field(ge=0)
+
+
+class Scenario(Source):
+    """A complete posture scenario."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    posture: str = Field(description="Posture label shown in comparisons.")
+    scenario_date: dt.date = Field(description="Date of the crisis (drives forward fielding).")
+    replications: int = Field(default=1000, ge=1)
+    seed: int = Field(default=0, ge=0)
+    horizon_days: float = Field(gt=0, description="Simulated time after attack start, days.")
+    checkpoints_hours: list[float] = Field(
+        default=[24, 72, 168, 720], description="Hours after attack start to report strength."
+    )
+    routing: Literal["congestion", "static"] = Field(
+        default="congestion",
+        description="How formations choose links: 'static' fastest path, or 'congestion' "
+        "(fastest given the current backlog, one step ahead). See docs/model.md.",
+    )
+    warning: WarningClock
+    countries: Countries
+    in_place: list[InPlace] = []
+    network: Network
+    suwalki: Suwalki
+    prepositioned: list[Prepositioned] = []
+    equipment_items_per_troop: ItemsPerTroop
+    pool: Pool | None = None
+    units: list[Unit] = []
+
+    @property
+    def horizon_hours(self) -> float:
+        return self.horizon_days * 24.0
