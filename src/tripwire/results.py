@@ -1,0 +1,96 @@
+"""The result folder: tables, summaries, the resolved scenario, seed, version and command.
+
+Layout of ``results/<run>/``::
+
+    manifest.json                  what was run, by which version and command; file checksums
+    comparison.json                paired differences (when several scenarios were run)
+    <scenario>/replications.parquet  one row per replication
+    <scenario>/summary.json        distributions with 95 % confidence intervals
+    <scenario>/scenario.resolved.yaml  the scenario exactly as simulated (references resolved)
+    <scenario>/sources.json        where every parameter value came from
+    parts/<scenario>/*.parquet     finished chunks while the batch runs (removed at the end)
+
+Every file is written to a temporary name and renamed into place, so a reader never sees a
+half-written file, and an interrupted batch keeps every finished chunk in ``parts/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    _atomic(path, lambda p: p.write_text(json.dumps(obj, indent=2, default=str) + "\n"))
+
+
+def write_yaml(path: Path, obj: Any) -> None:
+    _atomic(path, lambda p: p.write_text(yaml.safe_dump(obj, sort_keys=False, allow_unicode=True)))
+
+
+def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One Parquet file from a list of flat records."""
+    table = pa.Table.from_pylist(list(rows))
+    _atomic(path, lambda p: pq.write_table(table, p))
+
+
+def read_table(path: Path) -> dict[str, np.ndarray]:
+    """A Parquet table as columns of numpy arrays."""
+    t = pq.read_table(path)
+    return {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def new_run_dir(base: Path, label: str, now: dt.datetime | None = None) -> Path:
+    """A fresh folder ``base/<label>-<UTC timestamp>`` (suffixed if it exists)."""
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    path = base / f"{label}-{stamp}"
+    k = 1
+    while path.exists():
+        k += 1
+        path = base / f"{label}-{stamp}-{k}"
+    return path
+
+
+def write_part(run: Path, scenario: str, start: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    write_rows(run / "parts" / scenario / f"rep-{start:09d}.parquet", rows)
+
+
+def finish(run: Path, manifest: dict[str, Any]) -> None:
+    """Drop the chunk parts and write the manifest (last: its presence means complete)."""
+    shutil.rmtree(run / "parts", ignore_errors=True)
+    files = sorted(p for p in run.rglob("*") if p.is_file() and p.name != "manifest.json")
+    manifest["files"] = {str(p.relative_to(run)): sha256(p) for p in files}
+    manifest["complete"] = True
+    write_json(run / "manifest.json", manifest)

@@ -1,0 +1,119 @@
+"""Batches of replications: seeds, chunking and local process pools.
+
+One ``numpy.random.SeedSequence(seed)`` per batch; replication ``i`` uses its ``i``-th spawned
+child whatever the chunking or the number of workers, so a batch's table is identical for
+any ``--workers``. Every scenario of a comparison uses the same children: common random
+numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from tripwire.model import Plan, compile_plan, simulate
+from tripwire.scenario import Scenario
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous range of replications of one scenario: the unit of work."""
+
+    scenario: str  # name
+    spec: str  # scenario as JSON (cheap to pickle, re-validated in the worker)
+    seed: int
+    start: int
+    stop: int
+
+
+def replication_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed of replication ``index``: ``SeedSequence(seed).spawn(n)[index]``."""
+    return np.random.SeedSequence(seed, spawn_key=(index,))
+
+
+@lru_cache(maxsize=8)
+def _plan(spec: str) -> Plan:
+    return compile_plan(Scenario.model_validate_json(spec))
+
+
+def run_chunk(chunk: Chunk) -> tuple[Chunk, list[Row]]:
+    """Simulate one chunk (in a worker process or inline)."""
+    plan = _plan(chunk.spec)
+    rows = []
+    for i in range(chunk.start, chunk.stop):
+        rows.append({"replication": i, "seed": chunk.seed,
+                     **simulate(plan, replication_seed(chunk.seed, i))})
+    return chunk, rows
+
+
+def chunk_size(replications: int, workers: int) -> int:
+    """Chunks of 10-100 replications, about four per worker per scenario (balance vs
+    dispatch cost, see shared/PERFORMANCE_NOTES.md)."""
+    return max(10, min(100, math.ceil(replications / (4 * max(workers, 1)))))
+
+
+def make_chunks(
+    scenarios: Sequence[Scenario], replications: int, seed: int, size: int
+) -> list[Chunk]:
+    out = []
+    for s in scenarios:
+        spec = s.model_dump_json(by_alias=True)
+        for start in range(0, replications, size):
+            out.append(Chunk(s.name, spec, seed, start, min(start + size, replications)))
+    return out
+
+
+def execute(
+    chunks: Sequence[Chunk], workers: int
+) -> Iterator[tuple[Chunk, list[Row]]]:
+    """Run chunks inline (``workers == 1``) or on a local process pool, yielding each as it
+    finishes. On interruption, pending chunks are cancelled; finished ones were yielded."""
+    if workers <= 1:
+        for c in chunks:
+            yield run_chunk(c)
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    try:
+        pending: set[Future[tuple[Chunk, list[Row]]]] = {pool.submit(run_chunk, c) for c in chunks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_batch(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    workers: int = 1,
+    on_chunk: Callable[[Chunk, list[Row]], None] | None = None,
+) -> dict[str, list[Row]]:
+    """Run ``replications`` of every scenario; return rows per scenario in replication order."""
+    chunks = make_chunks(scenarios, replications, seed, chunk_size(replications, workers))
+    rows: dict[str, list[Row]] = {s.name: [] for s in scenarios}
+    for chunk, part in execute(chunks, workers):
+        rows[chunk.scenario].extend(part)
+        if on_chunk is not None:
+            on_chunk(chunk, part)
+    for name in rows:
+        rows[name].sort(key=lambda r: r["replication"])
+    return rows
+
+
+def to_table(rows: Sequence[Row]) -> dict[str, np.ndarray]:
+    """Rows -> columns (numpy arrays), the form the summaries take."""
+    if not rows:
+        return {}
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}

@@ -1,0 +1,126 @@
+"""Batch summaries and paired comparisons, computed from replication tables only.
+
+A table is a mapping from column name to a numpy array (one entry per replication, in
+replication order). Nothing here simulates: analysis reads what the runner recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tripwire import metrics
+from tripwire.scenario import COUNTRIES
+
+Table = Mapping[str, np.ndarray]
+AREAS: tuple[str, ...] = (*COUNTRIES, "theatre")
+
+
+def censored_times(table: Table, area: str) -> np.ndarray:
+    """Time-to-reinforce of ``area`` with censored replications as ``inf``."""
+    t = np.asarray(table[f"ttr_{area}_h"], dtype=float)
+    return np.where(np.asarray(table[f"censored_{area}"], dtype=bool), np.inf, t)
+
+
+def _curve(times: np.ndarray, horizon: float, step: float = 6.0) -> list[list[float]]:
+    """The Kaplan-Meier 'probability reinforced by t' curve on a regular grid of hours."""
+    finite = times[np.isfinite(times)]
+    start = math.floor(min(finite.min(), 0.0) / step) * step if finite.size else 0.0
+    grid = np.arange(start, horizon + step, step)
+    ev, f, lo, hi = metrics.kaplan_meier(times, horizon)
+    k = np.searchsorted(ev, grid, side="right")
+    pick = lambda a: np.where(k > 0, a[np.maximum(k - 1, 0)], 0.0) if ev.size else np.zeros_like(grid)  # noqa: E731
+    return [[float(g), float(p), float(lw), float(h)]
+            for g, p, lw, h in zip(grid, pick(f), pick(lo), pick(hi))]
+
+
+def summarise(table: Table, meta: Mapping[str, Any], checkpoints: Sequence[float]) -> dict[str, Any]:
+    """Per-area distributions with 95 % CIs, censoring-aware.
+
+    ``meta`` carries scenario name, posture, seed and horizon_hours. Quantile bounds that
+    lie beyond the horizon are written as null ("> horizon").
+    """
+    horizon = float(meta["horizon_hours"])
+    n = len(table["replication"])
+    areas: dict[str, Any] = {}
+    for area in AREAS:
+        t = censored_times(table, area)
+        beat = np.asarray(table[f"beat_fa_{area}"], dtype=bool)
+        entry: dict[str, Any] = {
+            "ttr_h": {f"p{int(q * 100)}": metrics.quantile(t, q).as_dict() for q in (0.1, 0.5, 0.9)},
+            "censored_share": float(np.isinf(t).mean()),
+            "p_reinforced_by": {f"{cp:g}h": metrics.cdf_at(t, horizon, cp).as_dict()
+                                for cp in checkpoints},
+            "p_beat_fait_accompli": metrics.proportion(int(beat.sum()), n).as_dict(),
+            "curve": _curve(t, horizon),
+        }
+        if area != "theatre":
+            entry["required_troops_mean"] = float(np.mean(table[f"required_{area}"]))
+            entry["in_place_at_attack_mean"] = float(np.mean(table[f"in_place_{area}"]))
+            entry["fait_accompli_h"] = metrics.quantile(
+                np.asarray(table[f"fait_accompli_{area}_h"], dtype=float), 0.5).as_dict()
+            entry["strength"] = {
+                f"{cp:g}h": {
+                    "mean": metrics.mean(table[f"strength_{area}_{cp:g}h"]).as_dict(),
+                    "p10": float(np.quantile(table[f"strength_{area}_{cp:g}h"], 0.1)),
+                    "p90": float(np.quantile(table[f"strength_{area}_{cp:g}h"], 0.9)),
+                }
+                for cp in checkpoints
+            }
+        areas[area] = entry
+    closed = np.asarray(table["corridor_closed"], dtype=bool)
+    routes = {}
+    for col in table:
+        if col.startswith("route_") and col.endswith("_loads"):
+            rid = col[len("route_"):-len("_loads")]
+            loads = np.asarray(table[col], dtype=float)
+            routes[rid] = {
+                "p_used": float((loads > 0).mean()),
+                "loads_mean": float(loads.mean()),
+                "troops_mean": float(np.mean(table[f"route_{rid}_troops"])),
+                "wait_h_mean": metrics.mean(table[f"route_{rid}_wait_h_mean"]).as_dict(),
+                "wait_h_max": _nanmax(table[f"route_{rid}_wait_h_max"]),
+            }
+    return {
+        **dict(meta),
+        "replications": n,
+        "note": "times in hours from attack start; null bounds lie beyond the horizon",
+        "areas": areas,
+        "corridor": {"p_closed": metrics.proportion(int(closed.sum()), n).as_dict()},
+        "detachments_rerouted_mean": float(np.mean(table["detachments_rerouted"])),
+        "detachments_stranded_mean": float(np.mean(table["detachments_stranded"])),
+        "routes": routes,
+    }
+
+
+def _nanmax(x: np.ndarray) -> float | None:
+    v = np.asarray(x, dtype=float)
+    return None if np.all(np.isnan(v)) else float(np.nanmax(v))
+
+
+def compare(a_name: str, a: Table, b_name: str, b: Table, seed: int = 0) -> dict[str, Any]:
+    """Paired comparison of posture ``b`` against ``a`` (b - a) under common random numbers.
+
+    Both tables must hold the same replications (same seed, same indices): the runner
+    guarantees it and this function checks it.
+    """
+    if not np.array_equal(a["replication"], b["replication"]) or not np.array_equal(a["seed"], b["seed"]):
+        raise ValueError("paired comparison needs the same replications and seed in both tables")
+    out: dict[str, Any] = {"a": a_name, "b": b_name, "difference": "b - a", "areas": {}}
+    for area in AREAS:
+        ta, tb = censored_times(a, area), censored_times(b, area)
+        d = metrics.paired_differences(ta, tb)
+        known = d[~np.isnan(d)]
+        out["areas"][area] = {
+            "difference_of_medians_h": metrics.difference_of_medians(ta, tb, seed=seed).as_dict(),
+            "median_of_differences_h": metrics.median_difference(ta, tb).as_dict(),
+            "p_b_earlier": float((known < 0).mean()) if known.size else None,
+            "p_b_later": float((known > 0).mean()) if known.size else None,
+            "pairs_both_censored": int(np.isnan(d).sum()),
+            "p_beat_fait_accompli_difference": metrics.paired_proportion_difference(
+                np.asarray(a[f"beat_fa_{area}"]), np.asarray(b[f"beat_fa_{area}"])).as_dict(),
+        }
+    return out
