@@ -120,7 +120,7 @@ def run(
         summaries[s.name] = summarise(tables[s.name], meta, s.checkpoints_hours)
         write_json(d / "summary.json", summaries[s.name])
         write_yaml(d / "scenario.resolved.yaml",
-                   s.model_dump(mode="json", by_alias=True, exclude_none=True))
+                   s.model_dump(mode="json", by_alias=True))
         write_json(d / "sources.json", _sources(ls))
         summary_table(out, summaries[s.name])
     comparisons = [compare(a, tables[a], b, tables[b], seed=root)

@@ -203,7 +203,7 @@ class Exponential(_Dist):
     mean_: float = Field(alias="mean", gt=0, allow_inf_nan=False)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return -self.mean_ * np.log1p(-np.asarray(u))
+        return -self.mean_ * np.log1p(-np.minimum(np.asarray(u), 1 - 1e-16))
 
     @property
     def mean(self) -> float:

@@ -52,7 +52,9 @@ Fraction = Annotated[Distribution, AfterValidator(_fraction)]
 class Model(BaseModel):
     """Base for every scenario block: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, validate_default=True
+    )
 
 
 class Source(Model):

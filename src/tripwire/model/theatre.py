@@ -36,16 +36,12 @@ INF = math.inf
 class _Crossing:
     """Book-keeping of one formation crossing one capacity-limited link."""
 
-    remaining: int
-    done: simpy.Event
+    remaining: int  # loads not yet dispatched
+    done: simpy.Event  # succeeds when the last load is dispatched
     started: int = 0
-    in_service: int = 0
     first_start: float = INF
     last_end: float = 0.0
 
-    def check(self, cut: bool) -> None:
-        if self.in_service == 0 and (self.remaining == 0 or cut) and not self.done.triggered:
-            self.done.succeed()
 
 
 @dataclass
@@ -88,8 +84,13 @@ class Theatre:
 
     def cross(
         self, idx: int, troops: float, items: float, rng: np.random.Generator
-    ) -> Generator[simpy.Event, Any, tuple[int, int]]:
-        """Move a formation's loads over link ``idx``; return (loads across, loads)."""
+    ) -> Generator[simpy.Event, Any, tuple[int, int, float]]:
+        """Dispatch a formation's loads over link ``idx``.
+
+        Returns (loads dispatched, loads, arrival time of the dispatched ones) as soon as
+        every load is dispatched or the corridor cut withdraws the rest; a load dispatched
+        before the cut completes its crossing.
+        """
         link: Link = self.plan.links[idx]
         env = self.env
         n = max(math.ceil(items / link.items_per_load - 1e-9),
@@ -99,31 +100,34 @@ class Theatre:
         cutoff = self.closure if link.corridor else INF
         t0 = env.now
         if t0 >= cutoff:
-            return 0, n
+            return 0, n, INF
         res = self.res[idx]
         if res is None:  # unlimited capacity: every load starts at once
             started, first, last_end = n, t0, t0 + service
-            yield env.timeout(service + transit)
         else:
             c = _Crossing(remaining=n, done=env.event())
             self.backlog[idx] += n
             for _ in range(min(n, res.capacity)):
                 env.process(self._worker(res, c, service, cutoff, idx))
-            yield c.done
+            if cutoff < INF and self.closed_event is not None:
+                yield c.done | self.closed_event
+            else:
+                yield c.done
+            if c.remaining:  # the cut came first: withdraw the loads not yet dispatched
+                self.backlog[idx] -= c.remaining
+                c.remaining = 0
             started, first, last_end = c.started, c.first_start, c.last_end
-            if started:
-                yield env.timeout(last_end + transit - env.now)
         if started:
             st = self.stats[idx]
             st.loads += started
             st.troops += troops * started / n
             st.waits.append(first - t0)
-        return started, n
+        return started, n, last_end + transit
 
     def _worker(
         self, res: simpy.Resource, c: _Crossing, service: float, cutoff: float, idx: int
     ) -> Generator[simpy.Event, Any, None]:
-        """Hold one channel and take this formation's loads until none is left.
+        """Hold one channel and dispatch this formation's loads until none is left.
 
         Equivalent to one FIFO request per load: a formation's loads queue together, so a
         freed channel always goes to its next load before any later formation's.
@@ -134,20 +138,16 @@ class Theatre:
                 yield req | self.closed_event
             else:
                 yield req
-            if env.now < cutoff and c.first_start == INF and c.remaining:
-                c.first_start = env.now
             while c.remaining and env.now < cutoff:
+                if c.started == 0:
+                    c.first_start = env.now
                 c.remaining -= 1
                 self.backlog[idx] -= 1
                 c.started += 1
-                c.in_service += 1
+                c.last_end = max(c.last_end, env.now + service)
+                if c.remaining == 0:
+                    c.done.succeed()
                 yield env.timeout(service)
-                c.in_service -= 1
-                c.last_end = env.now
-        if env.now >= cutoff and c.remaining:  # cut: the rest of the loads are withdrawn
-            self.backlog[idx] -= c.remaining
-            c.remaining = 0
-        c.check(env.now >= cutoff)
 
     def move(
         self, troops: float, items: float, node: str, dest: str,
@@ -156,8 +156,8 @@ class Theatre:
         """Move a formation (or a detachment of it) to ``dest``; return its arrival time.
 
         When the corridor is cut while loads wait for a corridor link, the loads already
-        across go on and the rest re-plan from the same node as a detachment; the
-        formation arrives when its last detachment does (inf if one is stranded).
+        dispatched go on and the rest re-plan at once from the same node as a detachment;
+        the formation arrives when its last detachment does (inf if one is stranded).
         """
         detachments = []
         while node != dest:
@@ -165,16 +165,16 @@ class Theatre:
             if edge is None:
                 self.stranded += 1
                 return INF
-            started, n = yield from self.cross(edge.index, troops, items, rng)
+            started, n, arrive = yield from self.cross(edge.index, troops, items, rng)
             if started < n:
-                if started:
-                    share = started / n
-                    detachments.append(self.env.process(self.move(
-                        troops * (1 - share), items * (1 - share), node, dest, modes, rng)))
-                    troops, items = troops * share, items * share
                 self.rerouted += 1
                 if not started:
                     continue
+                share = started / n
+                detachments.append(self.env.process(self.move(
+                    troops * (1 - share), items * (1 - share), node, dest, modes, rng)))
+                troops, items = troops * share, items * share
+            yield self.env.timeout(arrive - self.env.now)
             node = edge.dst
         arrival = self.env.now
         for d in detachments:

@@ -1,0 +1,166 @@
+"""The simulate command end to end: typer's CliRunner and a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tests.conftest import ROOT, SCENARIOS, same_table
+from tripwire.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_run_writes_a_complete_result_folder(tmp_path):
+    out = tmp_path / "run"
+    r = invoke("run", str(SCENARIOS / "brigade.yaml"), "-n", "12", "--seed", "5",
+               "--workers", "1", "--out", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    assert "median TTR" in r.output and f"results: {out}" in r.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["seed"] == 5 and manifest["replications"] == 12
+    assert set(manifest["files"]) == {
+        "brigade/replications.parquet", "brigade/summary.json",
+        "brigade/scenario.resolved.yaml", "brigade/sources.json"}
+    table = pq.read_table(out / "brigade" / "replications.parquet")
+    assert table.num_rows == 12
+    assert table.column("replication").to_pylist() == list(range(12))
+    summary = json.loads((out / "brigade" / "summary.json").read_text())
+    assert summary["replications"] == 12 and "theatre" in summary["areas"]
+    assert not (out / "parts").exists()
+    # the resolved scenario is itself a valid scenario that reproduces the run
+    resolved = yaml.safe_load((out / "brigade" / "scenario.resolved.yaml").read_text())
+    p = tmp_path / "again.yaml"
+    p.write_text(yaml.safe_dump(resolved))
+    r2 = invoke("run", str(p), "-n", "12", "--seed", "5", "--workers", "1",
+                "--out", str(tmp_path / "again"), "-q")
+    assert r2.exit_code == 0, r2.output
+    assert same_table(pq.read_table(tmp_path / "again" / "brigade" / "replications.parquet"), table)
+
+
+def test_workers_1_and_2_give_identical_tables(tmp_path):
+    tables = []
+    for w in ("1", "2"):
+        out = tmp_path / f"w{w}"
+        r = invoke("run", str(SCENARIOS / "rotational.yaml"), str(SCENARIOS / "suwalki_cut.yaml"),
+                   "-n", "40", "--workers", w, "--out", str(out), "-q")
+        assert r.exit_code == 0, r.output
+        tables.append([pq.read_table(out / s / "replications.parquet")
+                       for s in ("rotational", "suwalki_cut")])
+    assert all(same_table(a, b) for a, b in zip(*tables))
+
+
+def test_several_files_print_a_paired_comparison(tmp_path):
+    r = invoke("run", str(SCENARIOS / "rotational.yaml"), str(SCENARIOS / "permanent.yaml"),
+               "-n", "30", "--workers", "1", "--out", str(tmp_path / "c"), "-q")
+    assert r.exit_code == 0, r.output
+    assert "paired comparison" in r.output
+    comp = json.loads((tmp_path / "c" / "comparison.json").read_text())
+    assert comp[0]["a"] == "rotational" and comp[0]["b"] == "permanent"
+    assert set(comp[0]["areas"]) == {"estonia", "latvia", "lithuania", "theatre"}
+
+
+def test_check_and_sources():
+    r = invoke("check", *[str(p) for p in sorted(SCENARIOS.glob("*.yaml"))])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("ok:") == 5 and "0 unsourced values" in r.output
+    r = invoke("sources", str(SCENARIOS / "brigade.yaml"))
+    assert r.exit_code == 0
+    assert "000_4be64397caf5d6bb.txt" in r.output and "assumption" in r.output
+
+
+def test_existing_result_folder_is_not_overwritten(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep").write_text("1")
+    r = runner.invoke(app, ["run", str(SCENARIOS / "brigade.yaml"), "-n", "2", "--out",
+                            str(tmp_path / "x")])
+    assert r.exit_code == 2 and "not empty" in r.output
+    assert (tmp_path / "x" / "keep").read_text() == "1"
+
+
+def _scenario_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped tree, so a test can break one file."""
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    return tmp_path / "scenarios"
+
+
+BAD = [
+    ("yaml syntax", "name: [unclosed\n", "invalid YAML"),
+    ("unknown key", "colour: red\n", "colour: unknown field"),
+    ("wrong type", "horizon_days: soon\n", "horizon_days: Input should be a valid number"),
+    ("negative capacity",
+     "network: {links: [{id: x, from: germany, to: lithuania, mode: rail, channels: -2, "
+     "transit_hours: 1, service_hours: 1, items_per_load: 1, troops_per_load: 1}]}\n",
+     "network.links[0].channels: Input should be greater than or equal to 1"),
+    ("low above high", "warning: {days: {uniform: {low: 5, high: 1}}}\n",
+     "warning.days.uniform: low (5.0) must not exceed high (1.0)"),
+    ("no route",
+     "units: [{name: Lost, troops: 10, type: light, origin: amari, destination: latvia, "
+     "readiness_hours: 1}]\n", "no rail, road or sea route from 'amari' to latvia"),
+    ("missing figure", "pool: {total_troops: {figure: nato_reserve_army}}\n",
+     "pool.total_troops: unknown figure 'nato_reserve_army'"),
+    ("duplicate key", "name: a\nname: b\n", "duplicate key 'name'"),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "expected"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_gives_one_clear_message_and_exit_2(tmp_path, label, text, expected):
+    scen = _scenario_copy(tmp_path)
+    bad = scen / "bad.yaml"
+    bad.write_text("extends: brigade.yaml\n" + text)
+    for cmd in ("check", "run"):
+        r = runner.invoke(app, [cmd, str(bad), "-n", "2"] if cmd == "run" else [cmd, str(bad)])
+        assert r.exit_code == 2, (label, r.output)
+        assert expected in r.output, r.output
+        assert str(bad) in r.output
+        assert "Traceback" not in r.output
+
+
+def test_error_names_the_line(tmp_path):
+    scen = _scenario_copy(tmp_path)
+    bad = scen / "bad.yaml"
+    bad.write_text("extends: brigade.yaml\nname: x\nhorizon_days: -3\n")
+    r = runner.invoke(app, ["check", str(bad)])
+    assert r.exit_code == 2
+    assert f"{bad}:3: horizon_days: Input should be greater than 0" in r.output.replace("\n", "")
+
+
+def test_all_problems_of_a_file_are_reported_at_once(tmp_path):
+    scen = _scenario_copy(tmp_path)
+    bad = scen / "bad.yaml"
+    bad.write_text("extends: brigade.yaml\nhorizon_days: -1\nseed: x\ncolour: red\n")
+    r = runner.invoke(app, ["check", str(bad)])
+    assert r.exit_code == 2
+    for field in ("horizon_days", "seed", "colour"):
+        assert field in r.output
+
+
+def test_missing_file_is_a_clear_error():
+    r = runner.invoke(app, ["check", "no/such/file.yaml"])
+    assert r.exit_code == 2 and "no such scenario file" in r.output
+
+
+def test_console_script_runs_as_a_real_process(tmp_path):
+    exe = shutil.which("simulate") or f"{sys.executable} -m tripwire"
+    out = tmp_path / "p"
+    proc = subprocess.run(
+        [*exe.split(), str(SCENARIOS / "permanent.yaml"), "-n", "8", "--workers", "2",
+         "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "manifest.json").is_file()
+    bad = subprocess.run([*exe.split(), "check", str(tmp_path / "nope.yaml")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
