@@ -268,12 +268,20 @@ class Pool(Source):
     origin: str
     lift: Lift = "heavy"
     tiers: list[Tier] = Field(min_length=1)
+    destinations: dict[Country, float] | None = Field(
+        default=None, description="Shares of the pool's formations per country, planned in "
+        "advance (used by allocation 'fixed'), fractions summing to 1.",
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> Pool:
         total = sum(t.share for t in self.tiers)
         if total > 1 + 1e-9:
             raise ValueError(f"tier shares add up to {total:.3f}, more than the whole pool")
+        if self.destinations is not None:
+            shares = self.destinations.values()
+            if any(v < 0 for v in shares) or abs(sum(shares) - 1) > 1e-6:
+                raise ValueError("pool.destinations shares must be non-negative and sum to 1")
         return self
 
 
@@ -303,6 +311,17 @@ class Scenario(Source):
         description="How formations choose links: 'static' fastest path, or 'congestion' "
         "(fastest given the current backlog, one step ahead). See docs/model.md.",
     )
+    allocation: Literal["need", "fixed"] = Field(
+        default="need",
+        description="'need': formations without a destination fill the countries' gaps in "
+        "allocation_priority order; 'fixed': every formation has a destination planned in "
+        "advance (units' destination, pool.destinations). See docs/model.md.",
+    )
+    allocation_priority: list[Country] = Field(
+        default=["estonia", "latvia", "lithuania"],
+        description="Order in which formations without a fixed destination fill the "
+        "countries' gaps (priority fill, see docs/model.md).",
+    )
     warning: WarningClock
     countries: Countries
     in_place: list[InPlace] = []
@@ -312,6 +331,18 @@ class Scenario(Source):
     equipment_items_per_troop: ItemsPerTroop
     pool: Pool | None = None
     units: list[Unit] = []
+
+    @model_validator(mode="after")
+    def _allocation(self) -> Scenario:
+        if sorted(self.allocation_priority) != sorted(COUNTRIES):
+            raise ValueError("allocation_priority must list estonia, latvia and lithuania once each")
+        if self.allocation == "fixed":
+            lost = [u.name for u in self.units if u.destination is None]
+            if lost:
+                raise ValueError(f"allocation 'fixed' needs a destination for units {lost}")
+            if self.pool is not None and not self.pool.destinations:
+                raise ValueError("allocation 'fixed' needs pool.destinations (shares per country)")
+        return self
 
     @property
     def horizon_hours(self) -> float:

@@ -97,24 +97,36 @@ def draw_countries(
 
 
 def allocate(
-    formations: Sequence[Formation], ready_h: Sequence[float],
-    countries: dict[str, CountryDraw], steps: Steps,
+    formations: Sequence[Formation], eta: Sequence[float],
+    countries: dict[str, CountryDraw], steps: Steps, priority: Sequence[str],
 ) -> list[str]:
-    """Destination of every formation.
+    """Destination of every formation ("priority fill").
 
-    Formations with a fixed destination keep it. The others are sent, in order of
-    readiness, each to the country with the largest remaining shortfall (required minus
-    forces in place minus what is already sent); ties go to the first country in
-    (estonia, latvia, lithuania).
+    Formations are taken in order of ``eta``, their planned arrival (departure plus the
+    static path time to the theatre). One with a fixed destination keeps it and
+    closes that much of its country's gap (required minus forces in place at the start); one without
+    goes to the first country in ``priority`` whose gap is still open, or, once every gap
+    is covered, round-robin in priority order.
+
+    Unlike "largest gap first", this rule is monotone in plan: more troops in place (or a
+    smaller requirement) in one country can only free formations for the others. Realised
+    arrivals can still come in another order than planned (random transit, queues), so the
+    guarantee is statistical, not per replication (docs/model.md, tests/property).
+    Farthest-first is the default priority, since onward movement to Estonia takes longest.
     """
-    gap = {c: countries[c].required - sum(t for _, t in steps[c]) for c in COUNTRIES}
+    # plan on the weakest moment: forces in place at the start, before any handover ends
+    gap = {c: countries[c].required - sum(t for t0, t in steps[c] if t0 <= 0) for c in COUNTRIES}
     dest: list[str | None] = [f.destination for f in formations]
-    for f, d in zip(formations, dest):
-        if d is not None:
-            gap[d] -= f.troops
-    free = sorted((r, i) for i, (r, d) in enumerate(zip(ready_h, dest)) if d is None)
-    for _, i in free:
-        c = max(COUNTRIES, key=lambda k: (gap[k], -COUNTRIES.index(k)))
-        dest[i] = c
+    spread = 0
+    for _, i in sorted((r, i) for i, r in enumerate(eta)):
+        c = dest[i]
+        if c is None:
+            open_ = [k for k in priority if gap[k] > 1e-9]
+            if open_:
+                c = open_[0]
+            else:
+                c = priority[spread % len(priority)]
+                spread += 1
+            dest[i] = c
         gap[c] -= formations[i].troops
     return [d for d in dest if d is not None]

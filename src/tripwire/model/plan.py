@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from tripwire.distributions import Distribution, Fixed
-from tripwire.network import Edge, Router
+from tripwire.distributions import Distribution
+from tripwire.network import HEAVY_MODES, Edge, Router
 from tripwire.scenario import Link, Scenario
 
 HOURS_PER_DAY = 24.0
@@ -45,6 +46,7 @@ class Plan:
     router: Router
     formations: tuple[Formation, ...]
     country_nodes: dict[str, str]
+    planning_hours: tuple[float, ...]  # per formation: static hours to its planning target
 
 
 def stream(child: np.random.SeedSequence, name: str) -> np.random.Generator:
@@ -79,6 +81,7 @@ def compile_plan(s: Scenario) -> Plan:
             )
     if s.pool is not None:
         p = s.pool
+        planned = _planned_destinations(p.destinations) if s.allocation == "fixed" else None
         for tier in p.tiers:
             tier_troops = p.total_troops * p.theatre_share * tier.share
             n = math.ceil(tier_troops / p.formation_troops - 1e-9)
@@ -91,7 +94,7 @@ def compile_plan(s: Scenario) -> Plan:
                         troops=troops,
                         items=troops * getattr(items, p.type),
                         origin=p.origin,
-                        destination=None,
+                        destination=next(planned) if planned is not None else None,
                         readiness=tier.readiness_days,
                         readiness_scale=HOURS_PER_DAY,
                         lift=p.lift,
@@ -102,7 +105,23 @@ def compile_plan(s: Scenario) -> Plan:
         [Edge(i, lk.from_, lk.to, lk.mode, lk.expected_hours, lk.corridor) for i, lk in enumerate(links)]
     )
     nodes = {c: spec.node for c, spec in s.countries.items()}
-    return Plan(s, links, router, tuple(formations), nodes)
+    planning = []
+    for f in formations:
+        # planned arrival: to its own destination, or to the first-priority country
+        target = nodes[f.destination or s.allocation_priority[0]]
+        dist = router.table(target, HEAVY_MODES, True)[1]
+        planning.append(dist.get(f.origin, math.inf))
+    return Plan(s, links, router, tuple(formations), nodes, tuple(planning))
 
 
-ZERO: Distribution = Fixed(value=0.0)
+def _planned_destinations(shares: dict[str, float] | None) -> Iterator[str]:
+    """Smooth weighted round-robin: the k-th formation goes where the count lags its share
+    most, so any prefix of the pool is split as close to the shares as whole formations allow."""
+    assert shares is not None
+    count = dict.fromkeys(shares, 0)
+    k = 0
+    while True:
+        k += 1
+        c = max(shares, key=lambda x: (shares[x] * k - count[x], -list(shares).index(x)))
+        count[c] += 1
+        yield c

@@ -271,11 +271,13 @@ def simulate(plan: Plan, child: np.random.SeedSequence) -> dict[str, Any]:
 
     rngs = [stream(child, f.key) for f in plan.formations]
     ready_h = [f.readiness.draw(r) * f.readiness_scale for f, r in zip(plan.formations, rngs)]
-    dests = allocate(plan.formations, ready_h, countries, steps)
+    departs = [max(decision + rh, go) for rh in ready_h]
+    eta = [d + plan.planning_hours[k] for k, d in enumerate(departs)]
+    dests = allocate(plan.formations, eta, countries, steps, s.allocation_priority)
 
     th = Theatre(plan, closure)
-    for f, r, dest, rh in zip(plan.formations, rngs, dests, ready_h):
-        th.env.process(th.formation(f, dest, max(decision + rh, go), r))
+    for f, r, dest, dep in zip(plan.formations, rngs, dests, departs):
+        th.env.process(th.formation(f, dest, dep, r))
     th.env.run(until=w + s.horizon_hours)
     return record(s, plan, th, countries, steps, w, decision, go, closed, closure_rel)
 
