@@ -1,0 +1,38 @@
+"""Golden summaries of the shipped scenarios at a fixed seed.
+
+Regenerate after an intended change of the model's numbers, and say why in the commit:
+    python -m tests.regression.golden
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import SCENARIOS, SHIPPED
+from tripwire.loader import load_scenario
+from tripwire.runner import run_batch, to_table
+from tripwire.summary import AREAS, censored_times
+
+GOLDEN = Path(__file__).with_name("golden.json")
+SEED, REPS = 20261123, 40
+
+
+def golden_summary(name: str) -> dict[str, Any]:
+    s = load_scenario(SCENARIOS / f"{name}.yaml").scenario
+    table = to_table(run_batch([s], REPS, SEED, workers=1)[s.name])
+    out: dict[str, Any] = {}
+    for area in AREAS:
+        t = sorted(censored_times(table, area))
+        out[f"ttr_{area}_sorted_h"] = [None if math.isinf(x) else round(float(x), 6) for x in t]
+        out[f"beat_fa_{area}"] = int(table[f"beat_fa_{area}"].sum())
+    out["corridor_closed"] = int(table["corridor_closed"].sum())
+    out["loads_total"] = int(sum(table[c].sum() for c in table if c.endswith("_loads")))
+    return out
+
+
+if __name__ == "__main__":
+    GOLDEN.write_text(json.dumps({n: golden_summary(n) for n in SHIPPED}, indent=1) + "\n")
+    print(f"wrote {GOLDEN}")
