@@ -21,13 +21,26 @@ SHIPPED = ["rotational", "brigade", "permanent", "baltic_request", "suwalki_cut"
 
 
 def country(node: str, required: float) -> dict[str, Any]:
-    return {"node": node, "required_troops": required, "fait_accompli_unopposed_hours": 48,
-            "reception_hours": 0}
+    return {
+        "node": node,
+        "required_troops": required,
+        "fait_accompli_unopposed_hours": 48,
+        "reception_hours": 0,
+    }
 
 
 def link(id_: str, src: str, dst: str, **kw: Any) -> dict[str, Any]:
-    base = {"id": id_, "from": src, "to": dst, "mode": "rail", "transit_hours": 0,
-            "service_hours": 0, "channels": None, "items_per_load": 100, "troops_per_load": 100}
+    base = {
+        "id": id_,
+        "from": src,
+        "to": dst,
+        "mode": "rail",
+        "transit_hours": 0,
+        "service_hours": 0,
+        "channels": None,
+        "items_per_load": 100,
+        "troops_per_load": 100,
+    }
     return {**base, **kw}
 
 
@@ -38,22 +51,48 @@ def mini(**over: Any) -> dict[str, Any]:
     required: lithuania as given, the others 0.
     """
     d: dict[str, Any] = {
-        "name": "mini", "posture": "test", "scenario_date": "2026-12-31",
-        "replications": 5, "seed": 1, "horizon_days": 60, "checkpoints_hours": [24],
+        "name": "mini",
+        "posture": "test",
+        "scenario_date": "2026-12-31",
+        "replications": 5,
+        "seed": 1,
+        "horizon_days": 60,
+        "checkpoints_hours": [24],
         "routing": "static",
         "warning": {"days": 0, "decision_delay_hours": 0},
-        "countries": {"estonia": country("ee", 0), "latvia": country("lv", 0),
-                      "lithuania": country("lt", 1000)},
+        "countries": {
+            "estonia": country("ee", 0),
+            "latvia": country("lv", 0),
+            "lithuania": country("lt", 1000),
+        },
         "network": {
-            "nodes": {n: {"kind": k} for n, k in
-                      [("origin", "origin"), ("lt", "country"), ("lv", "country"), ("ee", "country")]},
-            "links": [link("main", "origin", "lt", channels=1, service_hours=2, transit_hours=10),
-                      link("lt_lv", "lt", "lv", mode="road"), link("lv_ee", "lv", "ee", mode="road")],
+            "nodes": {
+                n: {"kind": k}
+                for n, k in [
+                    ("origin", "origin"),
+                    ("lt", "country"),
+                    ("lv", "country"),
+                    ("ee", "country"),
+                ]
+            },
+            "links": [
+                link("main", "origin", "lt", channels=1, service_hours=2, transit_hours=10),
+                link("lt_lv", "lt", "lv", mode="road"),
+                link("lv_ee", "lv", "ee", mode="road"),
+            ],
         },
         "suwalki": {"closure_probability": 0, "closure_hours": 0},
         "equipment_items_per_troop": {"light": 0, "mechanised": 0, "armoured": 1},
-        "units": [{"name": "A", "troops": 1000, "type": "armoured", "origin": "origin",
-                   "destination": "lithuania", "readiness_hours": 0}],
+        "units": [
+            {
+                "name": "A",
+                "troops": 1000,
+                "type": "armoured",
+                "origin": "origin",
+                "destination": "lithuania",
+                "readiness_hours": 0,
+            }
+        ],
     }
     return _deep_update(d, over)
 

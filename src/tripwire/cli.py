@@ -53,16 +53,32 @@ def _load_all(files: list[Path], overrides: dict[str, Any] | None = None) -> lis
 
 @app.command()
 def run(
-    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files; several are compared "
-                                                     "under common random numbers.")],
-    replications: Annotated[int | None, typer.Option(
-        "--replications", "-n", min=1, help="Replications per scenario [default: the file's].")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Batch seed [default: the file's].")] = None,
-    workers: Annotated[int, typer.Option(
-        min=1, help="Local worker processes; results are identical for any number.")] = os.cpu_count() or 1,
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Result folder [default: results/<name>-<UTC time>].")] = None,
-    plot: Annotated[bool, typer.Option("--plot", help="Reserved for plots (not available yet).")] = False,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Scenario YAML files; several are compared under common random numbers."
+        ),
+    ],
+    replications: Annotated[
+        int | None,
+        typer.Option(
+            "--replications", "-n", min=1, help="Replications per scenario [default: the file's]."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Batch seed [default: the file's].")
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Local worker processes; results are identical for any number."),
+    ] = os.cpu_count() or 1,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Result folder [default: results/<name>-<UTC time>]."),
+    ] = None,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Reserved for plots (not available yet).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a Monte Carlo batch of each scenario, print a summary and write a result folder."""
@@ -79,27 +95,38 @@ def run(
     root = first.seed if seed is None else seed
     for ls in loaded[1:]:
         if (replications is None and ls.scenario.replications != n) or (
-            seed is None and ls.scenario.seed != root):
-            err.print(f"note: using {n} replications and seed {root} for every scenario "
-                      "(common random numbers)")
+            seed is None and ls.scenario.seed != root
+        ):
+            err.print(
+                f"note: using {n} replications and seed {root} for every scenario "
+                "(common random numbers)"
+            )
             break
-    run_dir = out_dir or new_run_dir(Path("results"), "-".join(names) if len(names) < 4
-                                     else f"compare{len(names)}")
+    run_dir = out_dir or new_run_dir(
+        Path("results"), "-".join(names) if len(names) < 4 else f"compare{len(names)}"
+    )
     if run_dir.exists() and any(run_dir.iterdir()):
         err.print(f"error: {run_dir} exists and is not empty; choose another --out")
         raise typer.Exit(EXIT_USAGE)
     for ls in loaded:
         compile_plan(ls.scenario)  # fail here, not in a worker
-    started = dt.datetime.now(dt.timezone.utc)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                  console=err, disable=quiet, transient=False) as progress:
+    started = dt.datetime.now(dt.UTC)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    ) as progress:
         task = progress.add_task("replications", total=n * len(loaded), rate="")
 
         def on_chunk(chunk: Any, rows: list[dict[str, Any]]) -> None:
             write_part(run_dir, chunk.scenario, chunk.start, rows)
             progress.advance(task, len(rows))
-            secs = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
+            secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
             done = progress.tasks[0].completed
             progress.update(task, rate=f"{done / max(secs, 1e-9):.0f} rep/s")
 
@@ -108,47 +135,64 @@ def run(
         except KeyboardInterrupt:
             err.print(f"interrupted: finished chunks are kept in {run_dir / 'parts'}")
             raise typer.Exit(130) from None
-    secs = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
+    secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
     tables, summaries = {}, {}
     for ls in loaded:
         s = ls.scenario
         d = run_dir / s.name
         write_rows(d / "replications.parquet", rows[s.name])
         tables[s.name] = to_table(rows[s.name])
-        meta = {"scenario": s.name, "posture": s.posture, "seed": root,
-                "horizon_hours": s.horizon_hours, "file": str(ls.path)}
+        meta = {
+            "scenario": s.name,
+            "posture": s.posture,
+            "seed": root,
+            "horizon_hours": s.horizon_hours,
+            "file": str(ls.path),
+        }
         summaries[s.name] = summarise(tables[s.name], meta, s.checkpoints_hours)
         write_json(d / "summary.json", summaries[s.name])
-        write_yaml(d / "scenario.resolved.yaml",
-                   s.model_dump(mode="json", by_alias=True))
+        write_yaml(d / "scenario.resolved.yaml", s.model_dump(mode="json", by_alias=True))
         write_json(d / "sources.json", _sources(ls))
         summary_table(out, summaries[s.name])
-    comparisons = [compare(a, tables[a], b, tables[b], seed=root)
-                   for i, a in enumerate(names) for b in names[i + 1:]]
+    comparisons = [
+        compare(a, tables[a], b, tables[b], seed=root)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    ]
     if comparisons:
         write_json(run_dir / "comparison.json", comparisons)
         comparison_table(out, comparisons, {k: v["posture"] for k, v in summaries.items()})
-    finish(run_dir, {
-        "tripwire_version": __version__,
-        "command": shlex.join(["simulate", *sys.argv[1:]]),
-        "created_utc": started.isoformat(timespec="seconds"),
-        "wall_seconds": round(secs, 2),
-        "seed": root, "replications": n, "workers": workers,
-        "seeding": "numpy SeedSequence(seed).spawn(replications)[i] for replication i, "
-                   "shared by every scenario (common random numbers)",
-        "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
-    })
-    out.print(f"{n * len(loaded)} replications in {secs:.1f} s "
-              f"({n * len(loaded) / max(secs, 1e-9):.0f}/s, {workers} workers)")
+    finish(
+        run_dir,
+        {
+            "tripwire_version": __version__,
+            "command": shlex.join(["simulate", *sys.argv[1:]]),
+            "created_utc": started.isoformat(timespec="seconds"),
+            "wall_seconds": round(secs, 2),
+            "seed": root,
+            "replications": n,
+            "workers": workers,
+            "seeding": "numpy SeedSequence(seed).spawn(replications)[i] for replication i, "
+            "shared by every scenario (common random numbers)",
+            "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
+        },
+    )
+    out.print(
+        f"{n * len(loaded)} replications in {secs:.1f} s "
+        f"({n * len(loaded) / max(secs, 1e-9):.0f}/s, {workers} workers)"
+    )
     out.print(f"results: {run_dir}")
 
 
 def _sources(ls: LoadedScenario) -> dict[str, Any]:
     return {
-        "parameters": {k: {"origin": o.kind, "ref": o.ref, "source": o.detail}
-                       for k, o in ls.provenance.items()},
-        "catalogue": {k: {kk: vv for kk, vv in v.items() if kk != "file"}
-                      for k, v in ls.catalogue.items()},
+        "parameters": {
+            k: {"origin": o.kind, "ref": o.ref, "source": o.detail}
+            for k, o in ls.provenance.items()
+        },
+        "catalogue": {
+            k: {kk: vv for kk, vv in v.items() if kk != "file"} for k, v in ls.catalogue.items()
+        },
     }
 
 
@@ -159,15 +203,20 @@ def check(files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.
         s = ls.scenario
         plan = compile_plan(s)
         unsourced = sum(o.kind == "unsourced" for o in ls.provenance.values())
-        out.print(f"ok: {ls.path} - {s.name} ({s.posture}): {len(s.in_place)} forces in place, "
-                  f"{len(plan.formations)} formations to move, {len(s.network.links)} links, "
-                  f"{unsourced} unsourced values", highlight=False)
+        out.print(
+            f"ok: {ls.path} - {s.name} ({s.posture}): {len(s.in_place)} forces in place, "
+            f"{len(plan.formations)} formations to move, {len(s.network.links)} links, "
+            f"{unsourced} unsourced values",
+            highlight=False,
+        )
 
 
 @app.command()
 def sources(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    unsourced_only: Annotated[bool, typer.Option("--unsourced", help="Only values with no source.")] = False,
+    unsourced_only: Annotated[
+        bool, typer.Option("--unsourced", help="Only values with no source.")
+    ] = False,
 ) -> None:
     """List every parameter value with where it came from (article figure, public source,
     labelled assumption or a block's source note)."""

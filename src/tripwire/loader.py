@@ -117,7 +117,9 @@ def read_yaml(path: Path) -> tuple[Any, dict[PathKey, int]]:
     """Parse one YAML file; return its data and a map from field path to line number."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem(str(path), "", f"file larger than {MAX_FILE_BYTES} bytes")])
+            raise ScenarioError(
+                [Problem(str(path), "", f"file larger than {MAX_FILE_BYTES} bytes")]
+            )
         text = path.read_text(encoding="utf-8")
     except ScenarioError:
         raise
@@ -140,8 +142,18 @@ def read_yaml(path: Path) -> tuple[Any, dict[PathKey, int]]:
     return data, lines
 
 
-_VALUE_KEYS = {"figure", "assumption", "kind", "fixed", "uniform", "triangular", "normal",
-               "lognormal", "exponential", "choice"}
+_VALUE_KEYS = {
+    "figure",
+    "assumption",
+    "kind",
+    "fixed",
+    "uniform",
+    "triangular",
+    "normal",
+    "lognormal",
+    "exponential",
+    "choice",
+}
 _SETTINGS = ("replications", "seed", "horizon_days", "checkpoints_hours")
 
 
@@ -173,7 +185,9 @@ def _read_tree(
         return data, where
     ppath = (path.parent / str(parent)).resolve()
     if ppath in chain:
-        raise ScenarioError([Problem(str(path), "extends", "circular extends", lines.get(("extends",)))])
+        raise ScenarioError(
+            [Problem(str(path), "extends", "circular extends", lines.get(("extends",)))]
+        )
     if not ppath.is_file():
         msg = f"extends names {parent!r}, but {ppath} does not exist"
         raise ScenarioError([Problem(str(path), "extends", msg, lines.get(("extends",)))])
@@ -208,9 +222,12 @@ def _walk(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
 
 
 def _is_ref(obj: Any) -> bool:
-    return isinstance(obj, dict) and bool(obj) and (
-        set(obj) <= {"figure", "times"} or set(obj) <= {"assumption", "times"}
-    ) and ("figure" in obj or "assumption" in obj)
+    return (
+        isinstance(obj, dict)
+        and bool(obj)
+        and (set(obj) <= {"figure", "times"} or set(obj) <= {"assumption", "times"})
+        and ("figure" in obj or "assumption" in obj)
+    )
 
 
 def _resolve(
@@ -234,7 +251,11 @@ def _resolve(
                 problems.append((path, "times applies to a numeric figure and needs a number"))
                 return None
             value = value * obj["times"]
-        src = entry["source"] if kind == "figure" else f"{entry.get('kind', 'assumption')}: {entry['source']}"
+        src = (
+            entry["source"]
+            if kind == "figure"
+            else f"{entry.get('kind', 'assumption')}: {entry['source']}"
+        )
         used[dotted(path)] = Origin(kind, ref, str(src))
         return value
     if isinstance(obj, dict):
@@ -286,10 +307,14 @@ def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
     for i, link in enumerate(s.network.links):
         node(link.from_, ("network", "links", i, "from"))
         node(link.to, ("network", "links", i, "to"))
-    for label, items in (("network.links", s.network.links), ("units", s.units), ("in_place", s.in_place)):
+    for label, items in (
+        ("network.links", s.network.links),
+        ("units", s.units),
+        ("in_place", s.in_place),
+    ):
         seen: set[str] = set()
         for i, it in enumerate(items):
-            key = it.id if hasattr(it, "id") else it.name  # type: ignore[union-attr]
+            key = str(getattr(it, "id", None) or getattr(it, "name", ""))
             if key in seen:
                 out.append(((*label.split("."), i), f"duplicate name {key!r}"))
             seen.add(key)
@@ -297,12 +322,16 @@ def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
         node(p.site, ("prepositioned", i, "site"))
     for i, cp in enumerate(s.checkpoints_hours):
         if not 0 <= cp <= s.horizon_hours:
-            out.append((("checkpoints_hours", i), f"{cp} h is outside [0, horizon {s.horizon_hours} h]"))
+            out.append(
+                (("checkpoints_hours", i), f"{cp} h is outside [0, horizon {s.horizon_hours} h]")
+            )
     if out:
         return out
     router = Router(
-        [Edge(i, lk.from_, lk.to, lk.mode, lk.expected_hours, lk.corridor)
-         for i, lk in enumerate(s.network.links)]
+        [
+            Edge(i, lk.from_, lk.to, lk.mode, lk.expected_hours, lk.corridor)
+            for i, lk in enumerate(s.network.links)
+        ]
     )
     movers: list[tuple[PathKey, str, str | None]] = [
         (("units", i), u.origin, u.destination) for i, u in enumerate(s.units)
@@ -316,8 +345,13 @@ def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
         for c in [dest] if dest else list(COUNTRIES):
             target = getattr(s.countries, c).node
             if router.path(origin, target, HEAVY_MODES) is None:
-                out.append(((*path, "origin"), f"no rail, road or sea route from {origin!r} to "
-                            f"{c} (node {target!r}) even with the corridor open"))
+                out.append(
+                    (
+                        (*path, "origin"),
+                        f"no rail, road or sea route from {origin!r} to "
+                        f"{c} (node {target!r}) even with the corridor open",
+                    )
+                )
     return out
 
 

@@ -35,7 +35,9 @@ def _finite_or_none(v: float) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
-def kaplan_meier(times: np.ndarray, horizon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def kaplan_meier(
+    times: np.ndarray, horizon: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Probability of being reinforced by t, with a 95 % Greenwood (log-log) band.
 
     Args:

@@ -93,8 +93,11 @@ class Router:
         if here is None:
             return []
         return [
-            (e, best[e.dst]) for e in self._out.get(node, ())
-            if e.dst in best and best[e.dst] < here and e.mode in modes
+            (e, best[e.dst])
+            for e in self._out.get(node, ())
+            if e.dst in best
+            and best[e.dst] < here
+            and e.mode in modes
             and (corridor_open or not e.corridor)
         ]
 

@@ -30,11 +30,13 @@ def _pct(e: Mapping[str, float | None]) -> str:
 
 def summary_table(console: Console, s: Mapping[str, Any]) -> None:
     """One posture: time-to-reinforce and the chance of beating the fait accompli."""
-    t = Table(title=f"{s['scenario']} - {s['posture']}: {s['replications']} replications, "
-                    f"seed {s['seed']}, horizon {s['horizon_hours'] / 24:g} d",
-              caption="TTR: time-to-reinforce, hours from attack start (negative: before it); "
-                      "required and in place: mean NATO troops; P(by t): Kaplan-Meier; "
-                      "f.a.: fait accompli; [95% CI]; >hzn: beyond the horizon")
+    t = Table(
+        title=f"{s['scenario']} - {s['posture']}: {s['replications']} replications, "
+        f"seed {s['seed']}, horizon {s['horizon_hours'] / 24:g} d",
+        caption="TTR: time-to-reinforce, hours from attack start (negative: before it); "
+        "required and in place: mean NATO troops; P(by t): Kaplan-Meier; "
+        "f.a.: fait accompli; [95% CI]; >hzn: beyond the horizon",
+    )
     t.add_column("area")
     t.add_column("required", justify="right")
     t.add_column("in place", justify="right")
@@ -63,10 +65,12 @@ def comparison_table(
     console: Console, comparisons: Sequence[Mapping[str, Any]], postures: Mapping[str, str]
 ) -> None:
     """Paired differences (b - a) under common random numbers."""
-    t = Table(title="paired comparison, common random numbers: b - a (negative: b faster)",
-              caption="d median: difference of median TTR, paired bootstrap CI; "
-                      "median d: median of per-replication differences, sign-test CI; "
-                      "hours; d P(f.a.): change in P(before fait accompli), points")
+    t = Table(
+        title="paired comparison, common random numbers: b - a (negative: b faster)",
+        caption="d median: difference of median TTR, paired bootstrap CI; "
+        "median d: median of per-replication differences, sign-test CI; "
+        "hours; d P(f.a.): change in P(before fait accompli), points",
+    )
     for col in ("a", "b", "area", "d median, h", "median d, h", "b earlier", "d P(f.a.)"):
         t.add_column(col, justify="right" if col not in ("a", "b", "area") else "left")
     for c in comparisons:
@@ -74,11 +78,16 @@ def comparison_table(
             a = c["areas"][area]
             pe = a["p_b_earlier"]
             d = a["p_beat_fait_accompli_difference"]
-            t.add_row(postures.get(c["a"], c["a"]) if area == AREAS[0] else "",
-                      postures.get(c["b"], c["b"]) if area == AREAS[0] else "", area, _ci(a["difference_of_medians_h"]),
-                      _ci(a["median_of_differences_h"]),
-                      "n/a" if pe is None else f"{100 * pe:.0f}%",
-                      f"{100 * d['value']:+.0f} [{100 * d['lo']:+.0f}, {100 * d['hi']:+.0f}]"
-                      if d["lo"] is not None else f"{100 * (d['value'] or 0):+.0f}")
+            t.add_row(
+                postures.get(c["a"], c["a"]) if area == AREAS[0] else "",
+                postures.get(c["b"], c["b"]) if area == AREAS[0] else "",
+                area,
+                _ci(a["difference_of_medians_h"]),
+                _ci(a["median_of_differences_h"]),
+                "n/a" if pe is None else f"{100 * pe:.0f}%",
+                f"{100 * d['value']:+.0f} [{100 * d['lo']:+.0f}, {100 * d['hi']:+.0f}]"
+                if d["lo"] is not None
+                else f"{100 * (d['value'] or 0):+.0f}",
+            )
         t.add_section()
     console.print(t)

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 import yaml
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -74,7 +74,7 @@ def sha256(path: Path) -> str:
 
 def new_run_dir(base: Path, label: str, now: dt.datetime | None = None) -> Path:
     """A fresh folder ``base/<label>-<UTC timestamp>`` (suffixed if it exists)."""
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     path = base / f"{label}-{stamp}"
     k = 1
     while path.exists():

@@ -50,8 +50,13 @@ def run_chunk(chunk: Chunk) -> tuple[Chunk, list[Row]]:
     plan = _plan(chunk.spec)
     rows = []
     for i in range(chunk.start, chunk.stop):
-        rows.append({"replication": i, "seed": chunk.seed,
-                     **simulate(plan, replication_seed(chunk.seed, i))})
+        rows.append(
+            {
+                "replication": i,
+                "seed": chunk.seed,
+                **simulate(plan, replication_seed(chunk.seed, i)),
+            }
+        )
     return chunk, rows
 
 
@@ -72,9 +77,7 @@ def make_chunks(
     return out
 
 
-def execute(
-    chunks: Sequence[Chunk], workers: int
-) -> Iterator[tuple[Chunk, list[Row]]]:
+def execute(chunks: Sequence[Chunk], workers: int) -> Iterator[tuple[Chunk, list[Row]]]:
     """Run chunks inline (``workers == 1``) or on a local process pool, yielding each as it
     finishes. On interruption, pending chunks are cancelled; finished ones were yielded."""
     if workers <= 1:

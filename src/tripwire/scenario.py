@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from tripwire.distributions import Distribution
+from tripwire.distributions import Distribution, Fixed
 
 COUNTRIES: tuple[str, ...] = ("estonia", "latvia", "lithuania")
 Country = Literal["estonia", "latvia", "lithuania"]
@@ -73,7 +73,7 @@ class WarningClock(Source):
         description="Political decision delay after warning, hours. Readiness clocks start then."
     )
     peacetime_clearance_hours: NonNegative = Field(
-        default=0,
+        default=Fixed(value=0.0),
         description="Before the attack, movement across borders waits this long after the "
         "decision for diplomatic clearance; at the attack the wait ends (Article 5), hours.",
     )
@@ -83,10 +83,15 @@ class CountrySpec(Source):
     """One Baltic state: where reinforcements arrive, what it must hold, the threat clock."""
 
     node: str = Field(description="Network node where forces for this country arrive.")
-    host_nation_troops: NonNegative = Field(default=0, description="Host-nation troops, people.")
+    host_nation_troops: NonNegative = Field(
+        default=Fixed(value=0.0), description="Host-nation troops, people."
+    )
     host_nation_effectiveness: float = Field(
-        default=1.0, ge=0, le=1, description="Share of host-nation troops counted against the "
-        "threat (conscripts, reserves and light forces count for less), fraction."
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Share of host-nation troops counted against the "
+        "threat (conscripts, reserves and light forces count for less), fraction.",
     )
     threat_troops: NonNegative | None = Field(
         default=None, description="Adversary troops committed against this country, people."
@@ -101,8 +106,10 @@ class CountrySpec(Source):
         description="Hours from attack start to a fait accompli against a negligible defence."
     )
     defence_delay_factor: float = Field(
-        default=1.0, ge=0, description="Fait-accompli time grows by this factor times the "
-        "defender:threat ratio at attack start (see docs/model.md), dimensionless."
+        default=1.0,
+        ge=0,
+        description="Fait-accompli time grows by this factor times the "
+        "defender:threat ratio at attack start (see docs/model.md), dimensionless.",
     )
     reception_hours: NonNegative = Field(
         description="Reception, staging and integration after arrival, hours per unit."
@@ -114,7 +121,9 @@ class CountrySpec(Source):
     @model_validator(mode="after")
     def _one_requirement(self) -> CountrySpec:
         if (self.threat_troops is None) == (self.required_troops is None):
-            raise ValueError("give exactly one of threat_troops (with force_ratio) or required_troops")
+            raise ValueError(
+                "give exactly one of threat_troops (with force_ratio) or required_troops"
+            )
         return self
 
 
@@ -149,7 +158,9 @@ class Fielding(Model):
     start_date: dt.date = Field(description="Date the ramp starts (initial_troops in place).")
     full_date: dt.date = Field(description="Planned date of full strength.")
     initial_troops: float = Field(ge=0, description="Troops in place at start_date, people.")
-    delay_days: NonNegative = Field(default=0, description="Slip of full_date, days.")
+    delay_days: NonNegative = Field(
+        default=Fixed(value=0.0), description="Slip of full_date, days."
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> Fielding:
@@ -165,7 +176,9 @@ class InPlace(Source):
     country: Country
     troops: float = Field(ge=0, description="Troops at full strength, people.")
     kind: Literal["rotational", "forward", "permanent"]
-    availability: Fraction = Field(default=1, description="Share combat-ready, fraction.")
+    availability: Fraction = Field(
+        default=Fixed(value=1.0), description="Share combat-ready, fraction."
+    )
     rotation: Rotation | None = None
     fielding: Fielding | None = None
 
@@ -269,7 +282,8 @@ class Pool(Source):
     lift: Lift = "heavy"
     tiers: list[Tier] = Field(min_length=1)
     destinations: dict[Country, float] | None = Field(
-        default=None, description="Shares of the pool's formations per country, planned in "
+        default=None,
+        description="Shares of the pool's formations per country, planned in "
         "advance (used by allocation 'fixed'), fractions summing to 1.",
     )
 
@@ -335,7 +349,9 @@ class Scenario(Source):
     @model_validator(mode="after")
     def _allocation(self) -> Scenario:
         if sorted(self.allocation_priority) != sorted(COUNTRIES):
-            raise ValueError("allocation_priority must list estonia, latvia and lithuania once each")
+            raise ValueError(
+                "allocation_priority must list estonia, latvia and lithuania once each"
+            )
         if self.allocation == "fixed":
             lost = [u.name for u in self.units if u.destination is None]
             if lost:

@@ -32,12 +32,19 @@ def _curve(times: np.ndarray, horizon: float, step: float = 6.0) -> list[list[fl
     grid = np.arange(start, horizon + step, step)
     ev, f, lo, hi = metrics.kaplan_meier(times, horizon)
     k = np.searchsorted(ev, grid, side="right")
-    pick = lambda a: np.where(k > 0, a[np.maximum(k - 1, 0)], 0.0) if ev.size else np.zeros_like(grid)  # noqa: E731
-    return [[float(g), float(p), float(lw), float(h)]
-            for g, p, lw, h in zip(grid, pick(f), pick(lo), pick(hi))]
+
+    def pick(a: np.ndarray) -> np.ndarray:  # the step function's value at each grid point
+        return np.where(k > 0, a[np.maximum(k - 1, 0)], 0.0) if ev.size else np.zeros_like(grid)
+
+    return [
+        [float(g), float(p), float(lw), float(h)]
+        for g, p, lw, h in zip(grid, pick(f), pick(lo), pick(hi))
+    ]
 
 
-def summarise(table: Table, meta: Mapping[str, Any], checkpoints: Sequence[float]) -> dict[str, Any]:
+def summarise(
+    table: Table, meta: Mapping[str, Any], checkpoints: Sequence[float]
+) -> dict[str, Any]:
     """Per-area distributions with 95 % CIs, censoring-aware.
 
     ``meta`` carries scenario name, posture, seed and horizon_hours. Quantile bounds that
@@ -50,10 +57,13 @@ def summarise(table: Table, meta: Mapping[str, Any], checkpoints: Sequence[float
         t = censored_times(table, area)
         beat = np.asarray(table[f"beat_fa_{area}"], dtype=bool)
         entry: dict[str, Any] = {
-            "ttr_h": {f"p{int(q * 100)}": metrics.quantile(t, q).as_dict() for q in (0.1, 0.5, 0.9)},
+            "ttr_h": {
+                f"p{int(q * 100)}": metrics.quantile(t, q).as_dict() for q in (0.1, 0.5, 0.9)
+            },
             "censored_share": float(np.isinf(t).mean()),
-            "p_reinforced_by": {f"{cp:g}h": metrics.cdf_at(t, horizon, cp).as_dict()
-                                for cp in checkpoints},
+            "p_reinforced_by": {
+                f"{cp:g}h": metrics.cdf_at(t, horizon, cp).as_dict() for cp in checkpoints
+            },
             "p_beat_fait_accompli": metrics.proportion(int(beat.sum()), n).as_dict(),
             "curve": _curve(t, horizon),
         }
@@ -61,7 +71,8 @@ def summarise(table: Table, meta: Mapping[str, Any], checkpoints: Sequence[float
             entry["required_troops_mean"] = float(np.mean(table[f"required_{area}"]))
             entry["in_place_at_attack_mean"] = float(np.mean(table[f"in_place_{area}"]))
             entry["fait_accompli_h"] = metrics.quantile(
-                np.asarray(table[f"fait_accompli_{area}_h"], dtype=float), 0.5).as_dict()
+                np.asarray(table[f"fait_accompli_{area}_h"], dtype=float), 0.5
+            ).as_dict()
             entry["strength"] = {
                 f"{cp:g}h": {
                     "mean": metrics.mean(table[f"strength_{area}_{cp:g}h"]).as_dict(),
@@ -75,7 +86,7 @@ def summarise(table: Table, meta: Mapping[str, Any], checkpoints: Sequence[float
     routes = {}
     for col in table:
         if col.startswith("route_") and col.endswith("_loads"):
-            rid = col[len("route_"):-len("_loads")]
+            rid = col[len("route_") : -len("_loads")]
             loads = np.asarray(table[col], dtype=float)
             routes[rid] = {
                 "p_used": float((loads > 0).mean()),
@@ -107,7 +118,9 @@ def compare(a_name: str, a: Table, b_name: str, b: Table, seed: int = 0) -> dict
     Both tables must hold the same replications (same seed, same indices): the runner
     guarantees it and this function checks it.
     """
-    if not np.array_equal(a["replication"], b["replication"]) or not np.array_equal(a["seed"], b["seed"]):
+    if not np.array_equal(a["replication"], b["replication"]) or not np.array_equal(
+        a["seed"], b["seed"]
+    ):
         raise ValueError("paired comparison needs the same replications and seed in both tables")
     out: dict[str, Any] = {"a": a_name, "b": b_name, "difference": "b - a", "areas": {}}
     for area in AREAS:
@@ -121,6 +134,7 @@ def compare(a_name: str, a: Table, b_name: str, b: Table, seed: int = 0) -> dict
             "p_b_later": float((known > 0).mean()) if known.size else None,
             "pairs_both_censored": int(np.isnan(d).sum()),
             "p_beat_fait_accompli_difference": metrics.paired_proportion_difference(
-                np.asarray(a[f"beat_fa_{area}"]), np.asarray(b[f"beat_fa_{area}"])).as_dict(),
+                np.asarray(a[f"beat_fa_{area}"]), np.asarray(b[f"beat_fa_{area}"])
+            ).as_dict(),
         }
     return out

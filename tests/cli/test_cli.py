@@ -25,15 +25,29 @@ def invoke(*args: str):
 
 def test_run_writes_a_complete_result_folder(tmp_path):
     out = tmp_path / "run"
-    r = invoke("run", str(SCENARIOS / "brigade.yaml"), "-n", "12", "--seed", "5",
-               "--workers", "1", "--out", str(out), "-q")
+    r = invoke(
+        "run",
+        str(SCENARIOS / "brigade.yaml"),
+        "-n",
+        "12",
+        "--seed",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "-q",
+    )
     assert r.exit_code == 0, r.output
     assert "median TTR" in r.output and f"results: {out}" in r.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and manifest["seed"] == 5 and manifest["replications"] == 12
     assert set(manifest["files"]) == {
-        "brigade/replications.parquet", "brigade/summary.json",
-        "brigade/scenario.resolved.yaml", "brigade/sources.json"}
+        "brigade/replications.parquet",
+        "brigade/summary.json",
+        "brigade/scenario.resolved.yaml",
+        "brigade/sources.json",
+    }
     table = pq.read_table(out / "brigade" / "replications.parquet")
     assert table.num_rows == 12
     assert table.column("replication").to_pylist() == list(range(12))
@@ -44,8 +58,19 @@ def test_run_writes_a_complete_result_folder(tmp_path):
     resolved = yaml.safe_load((out / "brigade" / "scenario.resolved.yaml").read_text())
     p = tmp_path / "again.yaml"
     p.write_text(yaml.safe_dump(resolved))
-    r2 = invoke("run", str(p), "-n", "12", "--seed", "5", "--workers", "1",
-                "--out", str(tmp_path / "again"), "-q")
+    r2 = invoke(
+        "run",
+        str(p),
+        "-n",
+        "12",
+        "--seed",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "again"),
+        "-q",
+    )
     assert r2.exit_code == 0, r2.output
     assert same_table(pq.read_table(tmp_path / "again" / "brigade" / "replications.parquet"), table)
 
@@ -54,17 +79,38 @@ def test_workers_1_and_2_give_identical_tables(tmp_path):
     tables = []
     for w in ("1", "2"):
         out = tmp_path / f"w{w}"
-        r = invoke("run", str(SCENARIOS / "rotational.yaml"), str(SCENARIOS / "suwalki_cut.yaml"),
-                   "-n", "40", "--workers", w, "--out", str(out), "-q")
+        r = invoke(
+            "run",
+            str(SCENARIOS / "rotational.yaml"),
+            str(SCENARIOS / "suwalki_cut.yaml"),
+            "-n",
+            "40",
+            "--workers",
+            w,
+            "--out",
+            str(out),
+            "-q",
+        )
         assert r.exit_code == 0, r.output
-        tables.append([pq.read_table(out / s / "replications.parquet")
-                       for s in ("rotational", "suwalki_cut")])
+        tables.append(
+            [pq.read_table(out / s / "replications.parquet") for s in ("rotational", "suwalki_cut")]
+        )
     assert all(same_table(a, b) for a, b in zip(*tables))
 
 
 def test_several_files_print_a_paired_comparison(tmp_path):
-    r = invoke("run", str(SCENARIOS / "rotational.yaml"), str(SCENARIOS / "permanent.yaml"),
-               "-n", "30", "--workers", "1", "--out", str(tmp_path / "c"), "-q")
+    r = invoke(
+        "run",
+        str(SCENARIOS / "rotational.yaml"),
+        str(SCENARIOS / "permanent.yaml"),
+        "-n",
+        "30",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "c"),
+        "-q",
+    )
     assert r.exit_code == 0, r.output
     assert "paired comparison" in r.output
     comp = json.loads((tmp_path / "c" / "comparison.json").read_text())
@@ -84,8 +130,9 @@ def test_check_and_sources():
 def test_existing_result_folder_is_not_overwritten(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "keep").write_text("1")
-    r = runner.invoke(app, ["run", str(SCENARIOS / "brigade.yaml"), "-n", "2", "--out",
-                            str(tmp_path / "x")])
+    r = runner.invoke(
+        app, ["run", str(SCENARIOS / "brigade.yaml"), "-n", "2", "--out", str(tmp_path / "x")]
+    )
     assert r.exit_code == 2 and "not empty" in r.output
     assert (tmp_path / "x" / "keep").read_text() == "1"
 
@@ -101,17 +148,28 @@ BAD = [
     ("yaml syntax", "name: [unclosed\n", "invalid YAML"),
     ("unknown key", "colour: red\n", "colour: unknown field"),
     ("wrong type", "horizon_days: soon\n", "horizon_days: Input should be a valid number"),
-    ("negative capacity",
-     "network: {links: [{id: x, from: germany, to: lithuania, mode: rail, channels: -2, "
-     "transit_hours: 1, service_hours: 1, items_per_load: 1, troops_per_load: 1}]}\n",
-     "network.links[0].channels: Input should be greater than or equal to 1"),
-    ("low above high", "warning: {days: {uniform: {low: 5, high: 1}}}\n",
-     "warning.days.uniform: low (5.0) must not exceed high (1.0)"),
-    ("no route",
-     "units: [{name: Lost, troops: 10, type: light, origin: amari, destination: latvia, "
-     "readiness_hours: 1}]\n", "no rail, road or sea route from 'amari' to latvia"),
-    ("missing figure", "pool: {total_troops: {figure: nato_reserve_army}}\n",
-     "pool.total_troops: unknown figure 'nato_reserve_army'"),
+    (
+        "negative capacity",
+        "network: {links: [{id: x, from: germany, to: lithuania, mode: rail, channels: -2, "
+        "transit_hours: 1, service_hours: 1, items_per_load: 1, troops_per_load: 1}]}\n",
+        "network.links[0].channels: Input should be greater than or equal to 1",
+    ),
+    (
+        "low above high",
+        "warning: {days: {uniform: {low: 5, high: 1}}}\n",
+        "warning.days.uniform: low (5.0) must not exceed high (1.0)",
+    ),
+    (
+        "no route",
+        "units: [{name: Lost, troops: 10, type: light, origin: amari, destination: latvia, "
+        "readiness_hours: 1}]\n",
+        "no rail, road or sea route from 'amari' to latvia",
+    ),
+    (
+        "missing figure",
+        "pool: {total_troops: {figure: nato_reserve_army}}\n",
+        "pool.total_troops: unknown figure 'nato_reserve_army'",
+    ),
     ("duplicate key", "name: a\nname: b\n", "duplicate key 'name'"),
 ]
 
@@ -157,10 +215,27 @@ def test_console_script_runs_as_a_real_process(tmp_path):
     exe = shutil.which("simulate") or f"{sys.executable} -m tripwire"
     out = tmp_path / "p"
     proc = subprocess.run(
-        [*exe.split(), str(SCENARIOS / "permanent.yaml"), "-n", "8", "--workers", "2",
-         "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        [
+            *exe.split(),
+            str(SCENARIOS / "permanent.yaml"),
+            "-n",
+            "8",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (out / "manifest.json").is_file()
-    bad = subprocess.run([*exe.split(), "check", str(tmp_path / "nope.yaml")],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [*exe.split(), "check", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -32,19 +32,25 @@ from tripwire.runner import replication_seed
 from tripwire.scenario import Scenario
 from tripwire.summary import AREAS
 
-SETTINGS = settings(max_examples=int(os.environ.get("TRIPWIRE_EXAMPLES", "40")), deadline=None,
-                    derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("TRIPWIRE_EXAMPLES", "40")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def ttrs(data: dict[str, Any], reps: Iterable[int]) -> list[dict[str, float]]:
     """Time-to-reinforce per area (inf when censored) for each replication."""
     plan = compile_plan(Scenario.model_validate(data))
     rows = [simulate(plan, replication_seed(7, r)) for r in reps]
-    return [{a: math.inf if row[f"censored_{a}"] else row[f"ttr_{a}_h"] for a in AREAS}
-            for row in rows]
+    return [
+        {a: math.inf if row[f"censored_{a}"] else row[f"ttr_{a}_h"] for a in AREAS} for row in rows
+    ]
 
 
 # --- exact: single-destination pipelines -------------------------------------------------
+
 
 @st.composite
 def pipelines(draw: Any) -> dict[str, Any]:
@@ -53,23 +59,48 @@ def pipelines(draw: Any) -> dict[str, Any]:
     hops = draw(st.integers(1, 3))
     nodes = ["origin", *[f"n{i}" for i in range(1, hops)], "lt"]
     links = [
-        link(f"l{i}", a, b, channels=draw(st.integers(1, 4)),
-             service_hours=draw(st.floats(0.5, 6)), transit_hours=draw(st.floats(0, 30)))
+        link(
+            f"l{i}",
+            a,
+            b,
+            channels=draw(st.integers(1, 4)),
+            service_hours=draw(st.floats(0.5, 6)),
+            transit_hours=draw(st.floats(0, 30)),
+        )
         for i, (a, b) in enumerate(zip(nodes, nodes[1:]))
     ]
     k = draw(st.integers(1, 6))
     size = draw(st.sampled_from([300, 500, 1000]))
-    units = [{"name": f"F{j}", "troops": size, "type": "armoured", "origin": "origin",
-              "destination": "lithuania", "readiness_hours": draw(st.floats(0, 100))}
-             for j in range(k)]
-    d = mini(units=units, warning={"days": {"uniform": {"low": 0, "high": 5}},
-                                   "decision_delay_hours": {"uniform": {"low": 0, "high": 72}}})
+    units = [
+        {
+            "name": f"F{j}",
+            "troops": size,
+            "type": "armoured",
+            "origin": "origin",
+            "destination": "lithuania",
+            "readiness_hours": draw(st.floats(0, 100)),
+        }
+        for j in range(k)
+    ]
+    d = mini(
+        units=units,
+        warning={
+            "days": {"uniform": {"low": 0, "high": 5}},
+            "decision_delay_hours": {"uniform": {"low": 0, "high": 72}},
+        },
+    )
     d["network"]["nodes"].update({n: {"kind": "staging"} for n in nodes[1:-1]})
     d["network"]["links"] = links + d["network"]["links"][1:]
     d["countries"]["lithuania"]["required_troops"] = size * draw(st.integers(1, k))
     d["countries"]["lithuania"]["reception_capacity_units"] = draw(st.sampled_from([None, 1, 2]))
-    d["in_place"] = [{"name": "P", "country": "lithuania", "kind": "permanent",
-                      "troops": draw(st.floats(0, size))}]
+    d["in_place"] = [
+        {
+            "name": "P",
+            "country": "lithuania",
+            "kind": "permanent",
+            "troops": draw(st.floats(0, size)),
+        }
+    ]
     return d
 
 
@@ -81,9 +112,16 @@ def _lt(d: dict[str, Any], r: int) -> float:
 @given(pipelines(), st.data(), st.integers(0, 1000))
 def test_pipeline_more_capacity_never_delays(d, data, r):
     i = data.draw(st.integers(0, len(d["network"]["links"]) - 3))
-    more = {**d, "network": {**d["network"], "links": [
-        {**lk, "channels": lk["channels"] + data.draw(st.integers(1, 3))} if k == i else lk
-        for k, lk in enumerate(d["network"]["links"])]}}
+    more = {
+        **d,
+        "network": {
+            **d["network"],
+            "links": [
+                {**lk, "channels": lk["channels"] + data.draw(st.integers(1, 3))} if k == i else lk
+                for k, lk in enumerate(d["network"]["links"])
+            ],
+        },
+    }
     assert _lt(more, r) <= _lt(d, r) + 1e-9
 
 
@@ -91,16 +129,26 @@ def test_pipeline_more_capacity_never_delays(d, data, r):
 @given(pipelines(), st.floats(0.1, 5), st.integers(0, 1000))
 def test_pipeline_more_warning_never_delays(d, extra, r):
     w = d["warning"]["days"]["uniform"]
-    more = {**d, "warning": {**d["warning"], "days": {"uniform": {
-        "low": w["low"] + extra, "high": w["high"] + extra}}}}
+    more = {
+        **d,
+        "warning": {
+            **d["warning"],
+            "days": {"uniform": {"low": w["low"] + extra, "high": w["high"] + extra}},
+        },
+    }
     assert _lt(more, r) <= _lt(d, r) + 1e-9
 
 
 @SETTINGS
 @given(pipelines(), st.floats(1, 72), st.integers(0, 1000))
 def test_pipeline_faster_decision_never_delays(d, faster, r):
-    slow = {**d, "warning": {**d["warning"], "decision_delay_hours": {
-        "uniform": {"low": faster, "high": 72 + faster}}}}
+    slow = {
+        **d,
+        "warning": {
+            **d["warning"],
+            "decision_delay_hours": {"uniform": {"low": faster, "high": 72 + faster}},
+        },
+    }
     assert _lt(d, r) <= _lt(slow, r) + 1e-9
 
 
@@ -114,14 +162,20 @@ def test_pipeline_more_troops_in_place_never_delays(d, extra, r):
 @SETTINGS
 @given(pipelines(), st.integers(0, 1000))
 def test_pipeline_unlimited_capacity_has_zero_wait(d, r):
-    d = {**d, "network": {**d["network"], "links": [
-        {**lk, "channels": None} for lk in d["network"]["links"]]}}
+    d = {
+        **d,
+        "network": {
+            **d["network"],
+            "links": [{**lk, "channels": None} for lk in d["network"]["links"]],
+        },
+    }
     row = simulate(compile_plan(Scenario.model_validate(d)), replication_seed(1, r))
     waits = [row[f"route_l{i}_wait_h_max"] for i in range(len(d["network"]["links"]) - 2)]
     assert all(w == 0 for w in waits)
 
 
 # --- statistical: the shipped theatre -------------------------------------------------------
+
 
 @cache
 def shipped(name: str) -> dict[str, Any]:
@@ -130,15 +184,31 @@ def shipped(name: str) -> dict[str, Any]:
 
 REPS = range(100)
 CHANGES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "capacity": lambda d: {**d, "network": {**d["network"], "links": [
-        {**lk, "channels": lk["channels"] * 2 if lk["channels"] else None}
-        for lk in d["network"]["links"]]}},
-    "warning": lambda d: {**d, "warning": {**d["warning"], "days": {
-        "triangular": {"low": 2, "mode": 5, "high": 16}}}},
-    "decision": lambda d: {**d, "warning": {**d["warning"], "decision_delay_hours": {
-        "lognormal": {"median": 24, "sigma": 0.8}}}},
-    "troops": lambda d: {**d, "in_place": [{**f, "troops": f["troops"] + 1000}
-                                           for f in d["in_place"]]},
+    "capacity": lambda d: {
+        **d,
+        "network": {
+            **d["network"],
+            "links": [
+                {**lk, "channels": lk["channels"] * 2 if lk["channels"] else None}
+                for lk in d["network"]["links"]
+            ],
+        },
+    },
+    "warning": lambda d: {
+        **d,
+        "warning": {**d["warning"], "days": {"triangular": {"low": 2, "mode": 5, "high": 16}}},
+    },
+    "decision": lambda d: {
+        **d,
+        "warning": {
+            **d["warning"],
+            "decision_delay_hours": {"lognormal": {"median": 24, "sigma": 0.8}},
+        },
+    },
+    "troops": lambda d: {
+        **d,
+        "in_place": [{**f, "troops": f["troops"] + 1000} for f in d["in_place"]],
+    },
 }
 
 
@@ -148,8 +218,11 @@ def test_shipped_theatre_is_not_later_on_average(name, change):
     before = ttrs(shipped(name), REPS)
     after = ttrs(CHANGES[change](shipped(name)), REPS)
     for area in AREAS:
-        diffs = [a[area] - b[area] for a, b in zip(after, before)
-                 if math.isfinite(a[area]) and math.isfinite(b[area])]
+        diffs = [
+            a[area] - b[area]
+            for a, b in zip(after, before)
+            if math.isfinite(a[area]) and math.isfinite(b[area])
+        ]
         assert sum(diffs) <= 1e-6, (area, sum(diffs) / len(diffs))
         later = sum(x > 1e-9 for x in diffs)
         assert later <= 0.10 * len(diffs), (area, later)

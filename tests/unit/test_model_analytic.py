@@ -11,8 +11,18 @@ from tests.conftest import link, mini, run_one
 @pytest.mark.parametrize("loads", [1, 5, 10])
 def test_one_link_of_capacity_c_gives_closed_form_arrival(channels, loads):
     # loads of 100 items; each holds one of c channels for 2 h, then 10 h of transit
-    data = mini(units=[{"name": "A", "troops": 100 * loads, "type": "armoured",
-                        "origin": "origin", "destination": "lithuania", "readiness_hours": 0}])
+    data = mini(
+        units=[
+            {
+                "name": "A",
+                "troops": 100 * loads,
+                "type": "armoured",
+                "origin": "origin",
+                "destination": "lithuania",
+                "readiness_hours": 0,
+            }
+        ]
+    )
     data["countries"]["lithuania"]["required_troops"] = 100 * loads
     data["network"]["links"][0]["channels"] = channels
     row = run_one(data)
@@ -26,10 +36,22 @@ def test_fifo_queue_of_two_formations_matches_hand_computation():
     # A's loads start 0,0,2,2,4 -> last ends 6; B's start when channels free: 4 (ch freed
     # by A's 3rd/4th at 4 -> one channel takes A's 5th, the other B's 1st), 6, 6 -> ends 8.
     units = [
-        {"name": "A", "troops": 500, "type": "armoured", "origin": "origin",
-         "destination": "lithuania", "readiness_hours": 0},
-        {"name": "B", "troops": 300, "type": "armoured", "origin": "origin",
-         "destination": "lithuania", "readiness_hours": 1},
+        {
+            "name": "A",
+            "troops": 500,
+            "type": "armoured",
+            "origin": "origin",
+            "destination": "lithuania",
+            "readiness_hours": 0,
+        },
+        {
+            "name": "B",
+            "troops": 300,
+            "type": "armoured",
+            "origin": "origin",
+            "destination": "lithuania",
+            "readiness_hours": 1,
+        },
     ]
     data = mini(units=units)
     data["network"]["links"][0].update(channels=2, transit_hours=10)
@@ -42,8 +64,17 @@ def test_fifo_queue_of_two_formations_matches_hand_computation():
 
 
 def test_unlimited_capacity_has_zero_wait():
-    units = [{"name": "A", "troops": 5000, "type": "armoured", "origin": "origin",
-              "destination": "lithuania", "readiness_hours": 0, "count": 4}]
+    units = [
+        {
+            "name": "A",
+            "troops": 5000,
+            "type": "armoured",
+            "origin": "origin",
+            "destination": "lithuania",
+            "readiness_hours": 0,
+            "count": 4,
+        }
+    ]
     data = mini(units=units)
     data["network"]["links"][0]["channels"] = None
     data["countries"]["lithuania"]["required_troops"] = 20000
@@ -57,11 +88,20 @@ def _gap_theatre(closure_hours: float, probability: float = 1.0) -> dict:
     data = mini()
     data["network"]["nodes"]["port"] = {"kind": "port"}
     data["network"]["links"] = [
-        link("gap", "origin", "lt", mode="road", corridor=True, channels=1,
-             service_hours=1, transit_hours=5),
+        link(
+            "gap",
+            "origin",
+            "lt",
+            mode="road",
+            corridor=True,
+            channels=1,
+            service_hours=1,
+            transit_hours=5,
+        ),
         link("to_port", "origin", "port", mode="rail", transit_hours=10),
         link("sea", "port", "lt", mode="sea", transit_hours=40),
-        link("lt_lv", "lt", "lv", mode="road"), link("lv_ee", "lv", "ee", mode="road"),
+        link("lt_lv", "lt", "lv", mode="road"),
+        link("lv_ee", "lv", "ee", mode="road"),
     ]
     data["suwalki"] = {"closure_probability": probability, "closure_hours": closure_hours}
     return data
@@ -95,8 +135,15 @@ def test_prepositioned_set_lets_a_fly_in_unit_beat_heavy_lift():
     data = mini()
     data["network"]["nodes"]["airfield"] = {"kind": "airfield"}
     data["network"]["links"] += [
-        link("air", "origin", "airfield", mode="air", channels=None, transit_hours=3,
-             troops_per_load=100),
+        link(
+            "air",
+            "origin",
+            "airfield",
+            mode="air",
+            channels=None,
+            transit_hours=3,
+            troops_per_load=100,
+        ),
         link("apron", "airfield", "lt", mode="road", transit_hours=1),
     ]
     data["units"][0]["lift"] = "fly_in"
@@ -129,9 +176,10 @@ def test_horizon_censors_instead_of_inventing_a_time():
 
 
 def test_forces_in_place_already_sufficient_hold_from_the_start():
-    data = mini(warning={"days": 1, "decision_delay_hours": 0},
-                in_place=[{"name": "P", "country": "lithuania", "kind": "permanent",
-                           "troops": 1000}])
+    data = mini(
+        warning={"days": 1, "decision_delay_hours": 0},
+        in_place=[{"name": "P", "country": "lithuania", "kind": "permanent", "troops": 1000}],
+    )
     row = run_one(data)
     assert row["ttr_lithuania_h"] == -24
     assert row["in_place_lithuania"] == 1000
@@ -139,10 +187,24 @@ def test_forces_in_place_already_sufficient_hold_from_the_start():
 
 def test_forward_brigade_ramps_in_by_scenario_date():
     def strength(date: str, delay: float = 0) -> float:
-        data = mini(scenario_date=date, units=[], in_place=[{
-            "name": "FB", "country": "lithuania", "kind": "forward", "troops": 4000,
-            "fielding": {"start_date": "2025-01-01", "full_date": "2026-01-01",
-                         "initial_troops": 400, "delay_days": delay}}])
+        data = mini(
+            scenario_date=date,
+            units=[],
+            in_place=[
+                {
+                    "name": "FB",
+                    "country": "lithuania",
+                    "kind": "forward",
+                    "troops": 4000,
+                    "fielding": {
+                        "start_date": "2025-01-01",
+                        "full_date": "2026-01-01",
+                        "initial_troops": 400,
+                        "delay_days": delay,
+                    },
+                }
+            ],
+        )
         return run_one(data)["in_place_lithuania"]
 
     assert strength("2024-06-01") == 400
@@ -153,9 +215,19 @@ def test_forward_brigade_ramps_in_by_scenario_date():
 
 def test_rotational_handover_weakens_until_it_ends():
     # handover window covers the whole cycle: always caught mid-handover
-    data = mini(units=[], warning={"days": 0, "decision_delay_hours": 0}, in_place=[{
-        "name": "R", "country": "lithuania", "kind": "rotational", "troops": 1000,
-        "rotation": {"cycle_days": 10, "handover_days": 10, "handover_fraction": 0.5}}])
+    data = mini(
+        units=[],
+        warning={"days": 0, "decision_delay_hours": 0},
+        in_place=[
+            {
+                "name": "R",
+                "country": "lithuania",
+                "kind": "rotational",
+                "troops": 1000,
+                "rotation": {"cycle_days": 10, "handover_days": 10, "handover_fraction": 0.5},
+            }
+        ],
+    )
     row = run_one(data)
     assert row["in_place_lithuania"] == 500
     assert 0 < row["ttr_lithuania_h"] <= 240  # full strength when the handover ends
@@ -164,9 +236,15 @@ def test_rotational_handover_weakens_until_it_ends():
 def test_fait_accompli_rule():
     data = mini(units=[])
     data["countries"]["lithuania"] = {
-        "node": "lt", "threat_troops": 30000, "force_ratio": 3, "host_nation_troops": 6000,
-        "host_nation_effectiveness": 0.5, "fait_accompli_unopposed_hours": 40,
-        "defence_delay_factor": 2.0, "reception_hours": 0}
+        "node": "lt",
+        "threat_troops": 30000,
+        "force_ratio": 3,
+        "host_nation_troops": 6000,
+        "host_nation_effectiveness": 0.5,
+        "fait_accompli_unopposed_hours": 40,
+        "defence_delay_factor": 2.0,
+        "reception_hours": 0,
+    }
     data["in_place"] = [{"name": "P", "country": "lithuania", "kind": "permanent", "troops": 3000}]
     row = run_one(data)
     assert row["required_lithuania"] == 30000 / 3 - 3000
@@ -178,8 +256,16 @@ def test_shortfall_allocation_sends_formations_where_the_gap_is_largest():
     data = mini(checkpoints_hours=[100])
     data["countries"]["estonia"]["required_troops"] = 2000
     data["countries"]["lithuania"]["required_troops"] = 500
-    data["units"] = [{"name": "F", "troops": 1000, "type": "light", "origin": "origin",
-                      "readiness_hours": 0, "count": 3}]
+    data["units"] = [
+        {
+            "name": "F",
+            "troops": 1000,
+            "type": "light",
+            "origin": "origin",
+            "readiness_hours": 0,
+            "count": 3,
+        }
+    ]
     row = run_one(data)
     # gaps: ee 2000, lt 500 -> ee, ee (gap 0), then lt; all across by 70 h
     assert row["strength_estonia_100h"] == 2000

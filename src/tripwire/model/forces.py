@@ -97,8 +97,11 @@ def draw_countries(
 
 
 def allocate(
-    formations: Sequence[Formation], eta: Sequence[float],
-    countries: dict[str, CountryDraw], steps: Steps, priority: Sequence[str],
+    formations: Sequence[Formation],
+    eta: Sequence[float],
+    countries: dict[str, CountryDraw],
+    steps: Steps,
+    priority: Sequence[str],
 ) -> list[str]:
     """Destination of every formation ("priority fill").
 

@@ -37,8 +37,16 @@ def first_passage(times: np.ndarray, cum: np.ndarray, required: float) -> float:
 
 
 def record(
-    s: Scenario, plan: Plan, th: Theatre, countries: dict[str, CountryDraw], steps: Steps,
-    w: float, decision: float, go: float, closed: bool, closure_rel: float,
+    s: Scenario,
+    plan: Plan,
+    th: Theatre,
+    countries: dict[str, CountryDraw],
+    steps: Steps,
+    w: float,
+    decision: float,
+    go: float,
+    closed: bool,
+    closure_rel: float,
 ) -> dict[str, Any]:
     """Flat record of one replication (no seed or index: the runner adds those)."""
     horizon = w + s.horizon_hours
@@ -67,8 +75,9 @@ def record(
         elif cd.threat <= 0:
             fa = math.inf
         else:
-            fa = cd.fa_unopposed_h * (1 + getattr(s.countries, c).defence_delay_factor
-                                      * defence / cd.threat)
+            fa = cd.fa_unopposed_h * (
+                1 + getattr(s.countries, c).defence_delay_factor * defence / cd.threat
+            )
         censored = ttr > horizon
         rel = NAN if censored else ttr - w
         beat = (not censored) and rel <= fa

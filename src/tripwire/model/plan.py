@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,10 @@ def compile_plan(s: Scenario) -> Plan:
                 )
     links = tuple(s.network.links)
     router = Router(
-        [Edge(i, lk.from_, lk.to, lk.mode, lk.expected_hours, lk.corridor) for i, lk in enumerate(links)]
+        [
+            Edge(i, lk.from_, lk.to, lk.mode, lk.expected_hours, lk.corridor)
+            for i, lk in enumerate(links)
+        ]
     )
     nodes = {c: spec.node for c, spec in s.countries.items()}
     planning = []
@@ -114,7 +118,7 @@ def compile_plan(s: Scenario) -> Plan:
     return Plan(s, links, router, tuple(formations), nodes, tuple(planning))
 
 
-def _planned_destinations(shares: dict[str, float] | None) -> Iterator[str]:
+def _planned_destinations(shares: Mapping[Any, float] | None) -> Iterator[str]:
     """Smooth weighted round-robin: the k-th formation goes where the count lags its share
     most, so any prefix of the pool is split as close to the shares as whole formations allow."""
     assert shares is not None

@@ -43,7 +43,6 @@ class _Crossing:
     last_end: float = 0.0
 
 
-
 @dataclass
 class LinkStats:
     loads: int = 0
@@ -67,8 +66,11 @@ class Theatre:
         self.backlog = [0] * len(plan.links)  # loads waiting for a channel, per link
         self.congestion = plan.scenario.routing == "congestion"
         self.reception: dict[str, simpy.Resource | None] = {
-            c: (simpy.Resource(self.env, spec.reception_capacity_units)
-                if spec.reception_capacity_units else None)
+            c: (
+                simpy.Resource(self.env, spec.reception_capacity_units)
+                if spec.reception_capacity_units
+                else None
+            )
             for c, spec in plan.scenario.countries.items()
         }
         self.sets = [
@@ -93,8 +95,11 @@ class Theatre:
         """
         link: Link = self.plan.links[idx]
         env = self.env
-        n = max(math.ceil(items / link.items_per_load - 1e-9),
-                math.ceil(troops / link.troops_per_load - 1e-9), 1)
+        n = max(
+            math.ceil(items / link.items_per_load - 1e-9),
+            math.ceil(troops / link.troops_per_load - 1e-9),
+            1,
+        )
         service = link.service_hours.draw(rng)
         transit = link.transit_hours.draw(rng)
         cutoff = self.closure if link.corridor else INF
@@ -107,7 +112,7 @@ class Theatre:
         else:
             c = _Crossing(remaining=n, done=env.event())
             self.backlog[idx] += n
-            for _ in range(min(n, res.capacity)):
+            for _ in range(min(n, int(res.capacity))):
                 env.process(self._worker(res, c, service, cutoff, idx))
             if cutoff < INF and self.closed_event is not None:
                 yield c.done | self.closed_event
@@ -150,8 +155,13 @@ class Theatre:
                 yield env.timeout(service)
 
     def move(
-        self, troops: float, items: float, node: str, dest: str,
-        modes: frozenset[str], rng: np.random.Generator,
+        self,
+        troops: float,
+        items: float,
+        node: str,
+        dest: str,
+        modes: frozenset[str],
+        rng: np.random.Generator,
     ) -> Generator[simpy.Event, Any, float]:
         """Move a formation (or a detachment of it) to ``dest``; return its arrival time.
 
@@ -171,8 +181,11 @@ class Theatre:
                 if not started:
                     continue
                 share = started / n
-                detachments.append(self.env.process(self.move(
-                    troops * (1 - share), items * (1 - share), node, dest, modes, rng)))
+                detachments.append(
+                    self.env.process(
+                        self.move(troops * (1 - share), items * (1 - share), node, dest, modes, rng)
+                    )
+                )
                 troops, items = troops * share, items * share
             yield self.env.timeout(arrive - self.env.now)
             node = edge.dst
@@ -195,8 +208,11 @@ class Theatre:
             if lk.channels is None:
                 push = lk.service_hours.mean
             else:
-                n = max(math.ceil(items / lk.items_per_load - 1e-9),
-                        math.ceil(troops / lk.troops_per_load - 1e-9), 1)
+                n = max(
+                    math.ceil(items / lk.items_per_load - 1e-9),
+                    math.ceil(troops / lk.troops_per_load - 1e-9),
+                    1,
+                )
                 push = lk.service_hours.mean * (self.backlog[e.index] + n) / lk.channels
             key = (lk.transit_hours.mean + push + rest, e.index)
             if best is None or key < best:
