@@ -31,8 +31,19 @@ app = typer.Typer(
     help="tripwire: how fast can NATO reinforce Estonia, Latvia and Lithuania?\n\n"
     "`simulate FILE...` runs the scenarios (short for `simulate run FILE...`).",
 )
-out = Console()
-err = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """Rich console; when output is piped (no terminal, no COLUMNS), tables get 140
+    columns instead of rich's 80, so they stay readable in logs and files."""
+    c = Console(stderr=stderr)
+    if not c.is_terminal and "COLUMNS" not in os.environ:
+        c.width = 140
+    return c
+
+
+out = _console()
+err = _console(stderr=True)
 EXIT_USAGE = 2
 
 
@@ -62,11 +73,14 @@ def run(
     replications: Annotated[
         int | None,
         typer.Option(
-            "--replications", "-n", min=1, help="Replications per scenario [default: the file's]."
+            "--replications",
+            "-n",
+            min=1,
+            help="Replications per scenario (default: the value in the file).",
         ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(min=0, help="Batch seed [default: the file's].")
+        int | None, typer.Option(min=0, help="Batch seed (default: the value in the file).")
     ] = None,
     workers: Annotated[
         int,
@@ -74,7 +88,7 @@ def run(
     ] = os.cpu_count() or 1,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Result folder [default: results/<name>-<UTC time>]."),
+        typer.Option("--out", help="Result folder (default: results/<names>-<UTC time>)."),
     ] = None,
     plot: Annotated[
         bool, typer.Option("--plot", help="Reserved for plots (not available yet).")
@@ -218,8 +232,11 @@ def sources(
         bool, typer.Option("--unsourced", help="Only values with no source.")
     ] = False,
 ) -> None:
-    """List every parameter value with where it came from (article figure, public source,
-    labelled assumption or a block's source note)."""
+    """List every parameter value with where it came from.
+
+    Origins: an article figure (seeds/figures.yaml), a public figure or labelled assumption
+    (assumptions catalogue), a block's source note, or a run setting.
+    """
     (ls,) = _load_all([file])
     t = Table(title=f"{ls.scenario.name}: parameter sources", show_lines=False)
     for col in ("parameter", "value", "origin", "source"):

@@ -368,8 +368,14 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     path = Path(path)
     if not path.is_file():
         raise ScenarioError([Problem(str(path), "", "no such scenario file")])
-    raw, where = _read_tree(path.resolve(), (path.resolve(),))
     fname = str(path)
+    try:
+        raw, where = _read_tree(path.resolve(), (path.resolve(),))
+    except ScenarioError as exc:  # name the file as the user wrote it
+        raise ScenarioError([
+            Problem(fname if p.file == str(path.resolve()) else p.file, p.path, p.message, p.line)
+            for p in exc.problems
+        ]) from None
 
     def problem(p: PathKey, msg: str) -> Problem:
         for n in range(len(p), -1, -1):
