@@ -263,6 +263,9 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, dict) and len(v) == 1 and isinstance(next(iter(v.values())), dict):
+        ((kind, params),) = v.items()
+        return f"{kind}({_fmt(params)})"
     if isinstance(v, dict):
         return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
     return f"{v:g}" if isinstance(v, float) else str(v)

@@ -55,7 +55,7 @@ class ScenarioError(Exception):
 class Origin:
     """Where one parameter value came from."""
 
-    kind: str  # "figure" | "assumption" | "note" | "unsourced"
+    kind: str  # "figure" | "public" | "assumption" | "note" | "setting" | "unsourced"
     ref: str | None
     detail: str
 
@@ -251,12 +251,8 @@ def _resolve(
                 problems.append((path, "times applies to a numeric figure and needs a number"))
                 return None
             value = value * obj["times"]
-        src = (
-            entry["source"]
-            if kind == "figure"
-            else f"{entry.get('kind', 'assumption')}: {entry['source']}"
-        )
-        used[dotted(path)] = Origin(kind, ref, str(src))
+        label = kind if kind == "figure" else str(entry.get("kind", "assumption"))
+        used[dotted(path)] = Origin(label, ref, str(entry["source"]))
         return value
     if isinstance(obj, dict):
         return {k: _resolve(v, (*path, k), cats, used, problems) for k, v in obj.items()}
@@ -372,10 +368,14 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     try:
         raw, where = _read_tree(path.resolve(), (path.resolve(),))
     except ScenarioError as exc:  # name the file as the user wrote it
-        raise ScenarioError([
-            Problem(fname if p.file == str(path.resolve()) else p.file, p.path, p.message, p.line)
-            for p in exc.problems
-        ]) from None
+        raise ScenarioError(
+            [
+                Problem(
+                    fname if p.file == str(path.resolve()) else p.file, p.path, p.message, p.line
+                )
+                for p in exc.problems
+            ]
+        ) from None
 
     def problem(p: PathKey, msg: str) -> Problem:
         for n in range(len(p), -1, -1):
@@ -403,7 +403,11 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     sem = _semantic(scenario)
     if sem:
         raise ScenarioError([problem(p, m) for p, m in sem])
-    used = {r.ref: cats[r.kind][r.ref] for r in refs.values() if r.ref}
+    used = {
+        r.ref: cats["figure" if r.kind == "figure" else "assumption"][r.ref]
+        for r in refs.values()
+        if r.ref
+    }
     return LoadedScenario(scenario, path, data, _provenance(data, refs), used)
 
 

@@ -239,3 +239,26 @@ def test_console_script_runs_as_a_real_process(tmp_path):
         timeout=60,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_interrupted_batch_keeps_finished_chunks(tmp_path, monkeypatch):
+    import tripwire.runner as runner_mod
+
+    real = runner_mod.run_chunk
+    calls = {"n": 0}
+
+    def flaky(chunk):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(chunk)
+
+    monkeypatch.setattr(runner_mod, "run_chunk", flaky)
+    out = tmp_path / "cut"
+    r = runner.invoke(app, ["run", str(SCENARIOS / "brigade.yaml"), "-n", "30",
+                            "--workers", "1", "--out", str(out), "-q"])
+    assert r.exit_code == 130
+    parts = sorted((out / "parts" / "brigade").glob("*.parquet"))
+    assert [p.name for p in parts] == ["rep-000000000.parquet", "rep-000000010.parquet"]
+    assert sum(pq.read_table(p).num_rows for p in parts) == 20
+    assert not (out / "manifest.json").exists()
