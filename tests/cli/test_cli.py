@@ -23,21 +23,15 @@ def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
+def run_files(out: Path, *files: Path | str, n: int = 12, workers: int = 1, seed: int = 5):
+    """``simulate run FILES -n N --seed S --workers W --out OUT -q``."""
+    args = ["run", *map(str, files), "-n", str(n), "--seed", str(seed)]
+    return invoke(*args, "--workers", str(workers), "--out", str(out), "-q")
+
+
 def test_run_writes_a_complete_result_folder(tmp_path):
     out = tmp_path / "run"
-    r = invoke(
-        "run",
-        str(SCENARIOS / "brigade.yaml"),
-        "-n",
-        "12",
-        "--seed",
-        "5",
-        "--workers",
-        "1",
-        "--out",
-        str(out),
-        "-q",
-    )
+    r = run_files(out, SCENARIOS / "brigade.yaml")
     assert r.exit_code == 0, r.output
     assert "median TTR" in r.output and f"results: {out}" in r.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -58,39 +52,17 @@ def test_run_writes_a_complete_result_folder(tmp_path):
     resolved = yaml.safe_load((out / "brigade" / "scenario.resolved.yaml").read_text())
     p = tmp_path / "again.yaml"
     p.write_text(yaml.safe_dump(resolved))
-    r2 = invoke(
-        "run",
-        str(p),
-        "-n",
-        "12",
-        "--seed",
-        "5",
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path / "again"),
-        "-q",
-    )
+    r2 = run_files(tmp_path / "again", p)
     assert r2.exit_code == 0, r2.output
     assert same_table(pq.read_table(tmp_path / "again" / "brigade" / "replications.parquet"), table)
 
 
 def test_workers_1_and_2_give_identical_tables(tmp_path):
     tables = []
-    for w in ("1", "2"):
+    for w in (1, 2):
         out = tmp_path / f"w{w}"
-        r = invoke(
-            "run",
-            str(SCENARIOS / "rotational.yaml"),
-            str(SCENARIOS / "suwalki_cut.yaml"),
-            "-n",
-            "40",
-            "--workers",
-            w,
-            "--out",
-            str(out),
-            "-q",
-        )
+        files = (SCENARIOS / "rotational.yaml", SCENARIOS / "suwalki_cut.yaml")
+        r = run_files(out, *files, n=40, workers=w)
         assert r.exit_code == 0, r.output
         tables.append(
             [pq.read_table(out / s / "replications.parquet") for s in ("rotational", "suwalki_cut")]
@@ -99,18 +71,8 @@ def test_workers_1_and_2_give_identical_tables(tmp_path):
 
 
 def test_several_files_print_a_paired_comparison(tmp_path):
-    r = invoke(
-        "run",
-        str(SCENARIOS / "rotational.yaml"),
-        str(SCENARIOS / "permanent.yaml"),
-        "-n",
-        "30",
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path / "c"),
-        "-q",
-    )
+    files = (SCENARIOS / "rotational.yaml", SCENARIOS / "permanent.yaml")
+    r = run_files(tmp_path / "c", *files, n=30)
     assert r.exit_code == 0, r.output
     assert "paired comparison" in r.output
     comp = json.loads((tmp_path / "c" / "comparison.json").read_text())
@@ -255,8 +217,20 @@ def test_interrupted_batch_keeps_finished_chunks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner_mod, "run_chunk", flaky)
     out = tmp_path / "cut"
-    r = runner.invoke(app, ["run", str(SCENARIOS / "brigade.yaml"), "-n", "30",
-                            "--workers", "1", "--out", str(out), "-q"])
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            str(SCENARIOS / "brigade.yaml"),
+            "-n",
+            "30",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
     assert r.exit_code == 130
     parts = sorted((out / "parts" / "brigade").glob("*.parquet"))
     assert [p.name for p in parts] == ["rep-000000000.parquet", "rep-000000010.parquet"]

@@ -273,11 +273,21 @@ def test_shortfall_allocation_sends_formations_where_the_gap_is_largest():
 
 
 def test_pool_tiers_become_formations_with_their_readiness():
-    data = mini(units=[], pool={
-        "total_troops": 10000, "theatre_share": 0.5, "formation_troops": 1000,
-        "type": "light", "origin": "origin", "lift": "heavy",
-        "tiers": [{"name": "t1", "share": 0.4, "readiness_days": 1},
-                  {"name": "t2", "share": 0.6, "readiness_days": 10}]})
+    data = mini(
+        units=[],
+        pool={
+            "total_troops": 10000,
+            "theatre_share": 0.5,
+            "formation_troops": 1000,
+            "type": "light",
+            "origin": "origin",
+            "lift": "heavy",
+            "tiers": [
+                {"name": "t1", "share": 0.4, "readiness_days": 1},
+                {"name": "t2", "share": 0.6, "readiness_days": 10},
+            ],
+        },
+    )
     data["network"]["links"][0].update(channels=None, service_hours=0, transit_hours=0)
     # 5,000 earmarked: tier 1 has 2,000 (2 formations ready at 24 h), tier 2 3,000 at 240 h
     data["countries"]["lithuania"]["required_troops"] = 2000
@@ -289,8 +299,17 @@ def test_pool_tiers_become_formations_with_their_readiness():
 
 
 def test_reception_delay_and_capacity():
-    units = [{"name": "A", "troops": 100, "type": "light", "origin": "origin",
-              "destination": "lithuania", "readiness_hours": 0, "count": 3}]
+    units = [
+        {
+            "name": "A",
+            "troops": 100,
+            "type": "light",
+            "origin": "origin",
+            "destination": "lithuania",
+            "readiness_hours": 0,
+            "count": 3,
+        }
+    ]
     data = mini(units=units)
     data["network"]["links"][0].update(channels=None, service_hours=0, transit_hours=0)
     data["countries"]["lithuania"].update(reception_hours=10, required_troops=300)
