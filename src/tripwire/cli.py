@@ -280,7 +280,10 @@ def version() -> None:
 def main() -> None:
     """Console entry point: ``simulate FILE...`` is ``simulate run FILE...``."""
     args = sys.argv[1:]
-    commands = {"run", "check", "sources", "version"}
+    commands = {"run", "check", "sources", "version", "sweep", "threshold"}
     if args and args[0] not in commands and not args[0].startswith("-"):
         args = ["run", *args]
     app(args=args, prog_name="simulate")
+
+
+from tripwire import cli_sweep  # noqa: E402,F401  (registers the sweep and threshold commands)

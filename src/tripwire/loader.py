@@ -333,3 +333,21 @@ def _message(err: Any) -> str:
     if err["type"] not in ("value_error", "distribution") and not isinstance(got, dict | list):
         msg += f" (got {got!r})"
     return msg
+
+
+def validate_data(data: dict[str, Any], label: str) -> Scenario:
+    """Validate plain scenario data built in code (a sweep point): schema and cross-field
+    checks, problems named by ``label`` and field path (there is no file line)."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(
+            [
+                Problem(label, dotted(tuple(e["loc"])), _message(e))
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
+    sem = _semantic(scenario)
+    if sem:
+        raise ScenarioError([Problem(label, dotted(p), m) for p, m in sem])
+    return scenario

@@ -105,7 +105,8 @@ def proportion(k: int, n: int) -> Estimate:
     den = 1 + Z95**2 / n
     centre = (p + Z95**2 / (2 * n)) / den
     half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / den
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half))
+    # clamp: at p = 0 or 1 rounding could put a bound a hair on the wrong side of p
+    return Estimate(p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
 def mean(x: np.ndarray) -> Estimate:

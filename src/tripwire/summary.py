@@ -138,3 +138,29 @@ def compare(a_name: str, a: Table, b_name: str, b: Table, seed: int = 0) -> dict
             ).as_dict(),
         }
     return out
+
+
+def point_metrics(table: Table, horizon: float, checkpoints: Sequence[float]) -> dict[str, float]:
+    """Flat per-point metrics of a sweep (NaN where a bound lies beyond the horizon).
+
+    ``p_hold_<area>``: share of replications reinforced before the fait accompli (Wilson
+    CI in ``_lo``/``_hi``); ``ttr_median_<area>_h`` with its order-statistic CI;
+    ``ttr_rmean_<area>_h``: restricted mean (censored counted at the horizon, so a lower
+    bound on the true mean); ``p_reinforced_<area>_by_<t>h``: Kaplan-Meier.
+    """
+    out: dict[str, float] = {"replications": float(len(table["replication"]))}
+    nan = float("nan")
+    for area in AREAS:
+        t = censored_times(table, area)
+        beat = np.asarray(table[f"beat_fa_{area}"], dtype=bool)
+        hold = metrics.proportion(int(beat.sum()), beat.size)
+        med = metrics.quantile(t, 0.5)
+        for key, est in (("p_hold", hold), ("ttr_median", med)):
+            suffix = "_h" if key == "ttr_median" else ""
+            for part, v in (("", est.value), ("_lo", est.lo), ("_hi", est.hi)):
+                out[f"{key}_{area}{suffix}{part}"] = v if math.isfinite(v) else nan
+        out[f"ttr_rmean_{area}_h"] = float(np.mean(np.minimum(t, horizon)))
+        out[f"censored_{area}"] = float(np.isinf(t).mean())
+        for cp in checkpoints:
+            out[f"p_reinforced_{area}_by_{cp:g}h"] = metrics.cdf_at(t, horizon, cp).value
+    return out

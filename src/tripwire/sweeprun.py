@@ -1,0 +1,403 @@
+"""Running a sweep: chunks over a backend, streamed to Parquet parts, resumable.
+
+Folder ``results/sweeps/<name>-<time>/``::
+
+    manifest.json          the sweep's full specification, its digest and status
+    parts/*.parquet        one file per finished chunk (posture, point, replications)
+    replications.parquet   tidy: posture, point, parameters, replication, seed, metrics
+    points.parquet         per posture and point: metrics with 95 % CIs
+    comparison.parquet     per point: each posture against the first, paired
+    sensitivity.json       indices of each factor (sobol, morris; rank correlations otherwise)
+
+Every chunk is written atomically as it finishes, so memory stays flat and an interrupted
+sweep keeps its work: ``--resume`` recomputes only missing chunks and refuses a folder
+made by a different specification. The final tables are identical whatever the backend,
+worker count or chunk size, because replication ``i`` always has the seed
+``SeedSequence(seed).spawn(n)[i]`` (shared by every point and posture: common random
+numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tripwire import metrics
+from tripwire.backends import Backend
+from tripwire.errors import ScenarioError
+from tripwire.loader import LoadedScenario, validate_data
+from tripwire.results import read_table, sha256, write_json, write_rows
+from tripwire.runner import Chunk, Row, run_chunk
+from tripwire.summary import AREAS, censored_times, point_metrics
+from tripwire.sweep import Design, Factor, SweepError, make_design, resolve_path, with_values
+
+
+@dataclass(frozen=True)
+class Posture:
+    name: str
+    data: dict[str, Any]  # the resolved scenario as plain data (pydantic dump, by alias)
+    horizon_hours: float
+    checkpoints: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    name: str
+    postures: tuple[Posture, ...]
+    design: Design
+    replications: int
+    seed: int
+    chunk: int
+
+    def record(self) -> dict[str, Any]:
+        """Everything that determines the numbers (the resume check compares this)."""
+        return {
+            "name": self.name,
+            "postures": {p.name: p.data for p in self.postures},
+            "design": self.design.kind,
+            "factors": [f.path for f in self.design.factors],
+            "points": list(self.design.points),
+            "replications": self.replications,
+            "seed": self.seed,
+            "chunk": self.chunk,
+        }
+
+
+def digest(record: Mapping[str, Any]) -> str:
+    text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_plan(
+    loaded: Sequence[LoadedScenario],
+    factors: Sequence[Factor],
+    design: str,
+    samples: int,
+    replications: int,
+    seed: int,
+    chunk: int,
+    name: str,
+) -> SweepPlan:
+    """Check every path in every posture, build the design and validate every point."""
+    postures = []
+    for ls in loaded:
+        data = ls.scenario.model_dump(mode="json", by_alias=True)
+        for f in factors:
+            resolve_path(data, f.path)  # SweepError with near matches
+        postures.append(
+            Posture(
+                ls.scenario.name,
+                data,
+                ls.scenario.horizon_hours,
+                tuple(ls.scenario.checkpoints_hours),
+            )
+        )
+    if len({p.name for p in postures}) != len(postures):
+        raise SweepError("the postures of a sweep need distinct scenario names")
+    d = make_design(design, factors, samples, seed)
+    return SweepPlan(name, tuple(postures), d, replications, seed, chunk)
+
+
+@dataclass(frozen=True)
+class SweepChunk:
+    posture: int
+    point: int
+    chunk: Chunk
+
+    @property
+    def part_name(self) -> str:
+        return f"s{self.posture:02d}-p{self.point:06d}-r{self.chunk.start:09d}.parquet"
+
+
+def run_sweep_chunk(sc: SweepChunk) -> tuple[SweepChunk, list[Row]]:
+    """Worker entry point (a module-level function, so every backend can pickle it)."""
+    return sc, run_chunk(sc.chunk)[1]
+
+
+def make_chunks(plan: SweepPlan) -> list[SweepChunk]:
+    """All chunks, each point's scenario re-validated (a bad value names its point)."""
+    out = []
+    for si, p in enumerate(plan.postures):
+        for pi, values in enumerate(plan.design.points):
+            try:
+                s = validate_data(with_values(p.data, values), f"{p.name} point {pi}")
+            except ScenarioError as exc:
+                shown = ", ".join(f"{k}={v:g}" for k, v in values.items())
+                raise SweepError(
+                    f"point {pi} ({shown}) gives an invalid scenario: "
+                    + "; ".join(str(x) for x in exc.problems)
+                ) from None
+            spec = s.model_dump_json(by_alias=True)
+            for start in range(0, plan.replications, plan.chunk):
+                stop = min(start + plan.chunk, plan.replications)
+                out.append(SweepChunk(si, pi, Chunk(p.name, spec, plan.seed, start, stop)))
+    return out
+
+
+@dataclass
+class SweepOutcome:
+    folder: Path
+    chunks: int
+    computed: int
+    reused: int
+    reused_replications: int
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def open_folder(folder: Path, plan: SweepPlan, resume: bool) -> str:
+    """Create a sweep folder, or check that ``folder`` was made by this very plan.
+    Returns the folder's status ("running" for a new or interrupted sweep, "complete")."""
+    rec = plan.record()
+    manifest = folder / "manifest.json"
+    if resume:
+        if not manifest.is_file():
+            raise SweepError(f"--resume {folder}: no manifest.json there, not a sweep folder")
+        old = json.loads(manifest.read_text())
+        if old.get("digest") != digest(rec):
+            diff = [
+                k
+                for k in rec
+                if json.dumps(rec[k], sort_keys=True, default=str)
+                != json.dumps(old.get("spec", {}).get(k), sort_keys=True, default=str)
+            ]
+            raise SweepError(
+                f"--resume {folder}: made by a different sweep; differs in "
+                f"{', '.join(diff) or 'its specification'}"
+            )
+        return str(old.get("status", "running"))
+    if folder.exists() and any(folder.iterdir()):
+        raise SweepError(f"{folder} exists and is not empty; use --resume to continue it")
+    write_json(manifest, {"status": "running", "digest": digest(rec), "spec": rec})
+    return "running"
+
+
+def execute(
+    plan: SweepPlan,
+    folder: Path,
+    backend: Backend,
+    progress: Callable[[int], None] | None = None,
+    chunks: Sequence[SweepChunk] | None = None,
+) -> SweepOutcome:
+    """Run every chunk without a finished part; retry a failed chunk once, then report it."""
+    chunks = make_chunks(plan) if chunks is None else chunks
+    parts = folder / "parts"
+    todo, reused, reused_reps = [], 0, 0
+    for sc in chunks:
+        path = parts / sc.part_name
+        if path.is_file() and _rows_ok(path, sc.chunk.stop - sc.chunk.start):
+            reused += 1
+            reused_reps += sc.chunk.stop - sc.chunk.start
+            if progress:
+                progress(sc.chunk.stop - sc.chunk.start)
+        else:
+            todo.append(sc)
+    failures: list[dict[str, Any]] = []
+    tries: dict[str, int] = {}
+    pending = {backend.submit(run_sweep_chunk, sc): sc for sc in todo}
+    while pending:
+        done, _ = backend.wait_any(set(pending))
+        for fut in done:
+            sc = pending.pop(fut)
+            try:
+                _, rows = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a worker's failure, retried then reported
+                tries[sc.part_name] = tries.get(sc.part_name, 0) + 1
+                if tries[sc.part_name] < 2:
+                    pending[backend.submit(run_sweep_chunk, sc)] = sc
+                else:
+                    failures.append(
+                        {
+                            "posture": plan.postures[sc.posture].name,
+                            "point": sc.point,
+                            "replications": [sc.chunk.start, sc.chunk.stop],
+                            "error": f"{type(exc).__name__}: {exc}",
+                        }
+                    )
+                continue
+            write_rows(parts / sc.part_name, _tidy(plan, sc, rows))
+            if progress:
+                progress(len(rows))
+    return SweepOutcome(
+        folder, len(chunks), len(todo) - len(failures), reused, reused_reps, failures
+    )
+
+
+def _rows_ok(path: Path, n: int) -> bool:
+    try:
+        return pq.read_metadata(path).num_rows == n
+    except (OSError, pa.ArrowException):
+        return False
+
+
+def _tidy(plan: SweepPlan, sc: SweepChunk, rows: list[Row]) -> list[Row]:
+    values = plan.design.points[sc.point]
+    head = {
+        "posture": plan.postures[sc.posture].name,
+        "point": sc.point,
+        **{f"x.{k}": v for k, v in values.items()},
+    }
+    return [{**head, **r} for r in rows]
+
+
+def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
+    """Assemble the tidy tables, per-point summaries, comparisons and sensitivity indices."""
+    folder = outcome.folder
+    parts = sorted((folder / "parts").glob("*.parquet"))
+    schema = pa.unify_schemas([pq.read_schema(p) for p in parts])
+    with pq.ParquetWriter(folder / "replications.parquet.tmp", schema) as writer:
+        for p in parts:  # one part at a time: memory stays flat
+            t = pq.read_table(p)
+            for name in schema.names:
+                if name not in t.column_names:
+                    t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
+            writer.write_table(t.select(schema.names).cast(schema))
+    (folder / "replications.parquet.tmp").replace(folder / "replications.parquet")
+
+    points, comparisons = [], []
+    by_point: dict[int, dict[int, list[Path]]] = {}
+    for p in parts:
+        si, pi = int(p.name[1:3]), int(p.name[5:11])
+        by_point.setdefault(pi, {}).setdefault(si, []).append(p)
+    for pi in sorted(by_point):
+        tables = {si: _concat(paths) for si, paths in by_point[pi].items()}
+        values = {f"x.{k}": v for k, v in plan.design.points[pi].items()}
+        for si, t in sorted(tables.items()):
+            post = plan.postures[si]
+            points.append(
+                {
+                    "posture": post.name,
+                    "point": pi,
+                    **values,
+                    **point_metrics(t, post.horizon_hours, post.checkpoints),
+                }
+            )
+        base = tables.get(0)
+        for si, t in sorted(tables.items()):
+            if si == 0 or base is None or len(t["replication"]) != len(base["replication"]):
+                continue
+            comparisons.append(
+                {
+                    "a": plan.postures[0].name,
+                    "b": plan.postures[si].name,
+                    "point": pi,
+                    **values,
+                    **_paired(base, t),
+                }
+            )
+    write_rows(folder / "points.parquet", points)
+    if comparisons:
+        write_rows(folder / "comparison.parquet", comparisons)
+    sens = sensitivity(plan, points)
+    write_json(folder / "sensitivity.json", sens)
+    return {"points": points, "comparisons": comparisons, "sensitivity": sens}
+
+
+def _concat(paths: Sequence[Path]) -> dict[str, np.ndarray]:
+    tables = [read_table(p) for p in paths]
+    return {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
+
+
+def _paired(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for area in AREAS:
+        med = metrics.median_difference(censored_times(a, area), censored_times(b, area))
+        hold = metrics.paired_proportion_difference(a[f"beat_fa_{area}"], b[f"beat_fa_{area}"])
+        for key, est in ((f"ttr_median_diff_{area}_h", med), (f"p_hold_diff_{area}", hold)):
+            for part, v in (("", est.value), ("_lo", est.lo), ("_hi", est.hi)):
+                out[key + part] = v if math.isfinite(v) else float("nan")
+    return out
+
+
+SENSITIVITY_METRICS = ("p_hold_theatre", "ttr_rmean_theatre_h")
+
+
+def sensitivity(plan: SweepPlan, points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Sensitivity of each posture's headline metrics to each factor.
+
+    Sobol: first-order and total indices (SALib, Saltelli design). Morris: mu* and sigma.
+    Grid and Latin hypercube: Spearman rank correlation of the metric with each factor.
+    Factors are listed most influential first.
+    """
+    from scipy.stats import spearmanr
+
+    d = plan.design
+    names = [f.path for f in d.factors]
+    out: dict[str, Any] = {"design": d.kind, "factors": names, "postures": {}}
+    for post in plan.postures:
+        rows = sorted((r for r in points if r["posture"] == post.name), key=lambda r: r["point"])
+        if len(rows) != len(d.points):
+            continue  # incomplete (failed chunks): no indices rather than wrong ones
+        res: dict[str, Any] = {}
+        for m in SENSITIVITY_METRICS:
+            y = np.array([r[m] for r in rows], dtype=float)
+            if d.kind == "sobol":
+                from SALib.analyze import sobol
+
+                si = sobol.analyze(d.problem, y, calc_second_order=False, seed=plan.seed)
+                per = {
+                    n: {
+                        "S1": float(si["S1"][i]),
+                        "S1_conf": float(si["S1_conf"][i]),
+                        "ST": float(si["ST"][i]),
+                        "ST_conf": float(si["ST_conf"][i]),
+                    }
+                    for i, n in enumerate(names)
+                }
+                key = "ST"
+            elif d.kind == "morris":
+                from SALib.analyze import morris
+
+                si = morris.analyze(d.problem, d.samples, y, num_levels=4, seed=plan.seed)
+                per = {
+                    n: {
+                        "mu_star": float(si["mu_star"][i]),
+                        "sigma": float(si["sigma"][i]),
+                        "mu_star_conf": float(si["mu_star_conf"][i]),
+                    }
+                    for i, n in enumerate(names)
+                }
+                key = "mu_star"
+            else:
+                assert d.samples is not None
+                per = {}
+                for i, n in enumerate(names):
+                    x = d.samples[:, i]
+                    rho = (
+                        float(spearmanr(x, y).statistic) if np.ptp(x) > 0 and np.ptp(y) > 0 else 0.0
+                    )
+                    per[n] = {"spearman": 0.0 if math.isnan(rho) else rho}
+                key = "spearman"
+            ranking = sorted(names, key=lambda n: -abs(per[n][key]))
+            res[m] = {"indices": per, "ranking": ranking, "ranked_by": key}
+        out["postures"][post.name] = res
+    return out
+
+
+def complete(plan: SweepPlan, outcome: SweepOutcome, info: Mapping[str, Any]) -> None:
+    """Write the final manifest (status, checksums, run information)."""
+    folder = outcome.folder
+    status = "complete" if not outcome.failures else "incomplete"
+    if status == "complete":  # the parts are now in replications.parquet
+        shutil.rmtree(folder / "parts", ignore_errors=True)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
+    write_json(
+        folder / "manifest.json",
+        {
+            "status": status,
+            "digest": digest(plan.record()),
+            "spec": plan.record(),
+            "failures": outcome.failures,
+            **info,
+            "files": {p.name: sha256(p) for p in files},
+        },
+    )
