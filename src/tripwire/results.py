@@ -58,9 +58,9 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     _atomic(path, lambda p: pq.write_table(table, p))
 
 
-def read_table(path: Path) -> dict[str, np.ndarray]:
-    """A Parquet table as columns of numpy arrays."""
-    t = pq.read_table(path)
+def read_table(path: Path, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """A Parquet table (or some of its columns) as columns of numpy arrays."""
+    t = pq.read_table(path, columns=columns)
     return {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
 
 

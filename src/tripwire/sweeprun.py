@@ -302,8 +302,14 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
     return {"points": points, "comparisons": comparisons, "sensitivity": sens}
 
 
+SUMMARY_COLUMNS = ["replication", "seed"] + [
+    f"{k}_{a}{s}" for a in AREAS for k, s in (("ttr", "_h"), ("censored", ""), ("beat_fa", ""))
+]
+
+
 def _concat(paths: Sequence[Path]) -> dict[str, np.ndarray]:
-    tables = [read_table(p) for p in paths]
+    """One point's replications, only the columns summaries need (memory stays small)."""
+    tables = [read_table(p, SUMMARY_COLUMNS) for p in paths]
     return {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
 
 
