@@ -161,6 +161,8 @@ def point_metrics(table: Table, horizon: float, checkpoints: Sequence[float]) ->
                 out[f"{key}_{area}{suffix}{part}"] = v if math.isfinite(v) else nan
         out[f"ttr_rmean_{area}_h"] = float(np.mean(np.minimum(t, horizon)))
         out[f"censored_{area}"] = float(np.isinf(t).mean())
+        ev, f, _, _ = metrics.kaplan_meier(t, horizon)  # once per area, read at each checkpoint
         for cp in checkpoints:
-            out[f"p_reinforced_{area}_by_{cp:g}h"] = metrics.cdf_at(t, horizon, cp).value
+            k = int(np.searchsorted(ev, cp, side="right"))
+            out[f"p_reinforced_{area}_by_{cp:g}h"] = float(f[k - 1]) if k else 0.0
     return out

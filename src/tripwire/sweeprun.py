@@ -252,48 +252,57 @@ def _tidy(plan: SweepPlan, sc: SweepChunk, rows: list[Row]) -> list[Row]:
 def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
     """Assemble the tidy tables, per-point summaries, comparisons and sensitivity indices."""
     folder = outcome.folder
-    parts = sorted((folder / "parts").glob("*.parquet"))
+    parts = sorted((folder / "parts").glob("*.parquet"))  # posture, point, replications
     schema = pa.unify_schemas([pq.read_schema(p) for p in parts])
-    with pq.ParquetWriter(folder / "replications.parquet.tmp", schema) as writer:
-        for p in parts:  # one part at a time: memory stays flat
-            t = pq.read_table(p)
-            for name in schema.names:
-                if name not in t.column_names:
-                    t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
-            writer.write_table(t.select(schema.names).cast(schema))
-    (folder / "replications.parquet.tmp").replace(folder / "replications.parquet")
-
-    points, comparisons = [], []
     by_point: dict[int, dict[int, list[Path]]] = {}
     for p in parts:
-        si, pi = int(p.name[1:3]), int(p.name[5:11])
-        by_point.setdefault(pi, {}).setdefault(si, []).append(p)
-    for pi in sorted(by_point):
-        tables = {si: _concat(paths) for si, paths in by_point[pi].items()}
-        values = {f"x.{k}": v for k, v in plan.design.points[pi].items()}
-        for si, t in sorted(tables.items()):
-            post = plan.postures[si]
-            points.append(
-                {
-                    "posture": post.name,
-                    "point": pi,
-                    **values,
-                    **point_metrics(t, post.horizon_hours, post.checkpoints),
-                }
-            )
-        base = tables.get(0)
-        for si, t in sorted(tables.items()):
-            if si == 0 or base is None or len(t["replication"]) != len(base["replication"]):
-                continue
-            comparisons.append(
-                {
-                    "a": plan.postures[0].name,
-                    "b": plan.postures[si].name,
-                    "point": pi,
-                    **values,
-                    **_paired(base, t),
-                }
-            )
+        by_point.setdefault(int(p.name[5:11]), {}).setdefault(int(p.name[1:3]), []).append(p)
+    points, comparisons = [], []
+    group: list[dict[str, np.ndarray]] = []
+
+    def flush(si: int, pi: int) -> None:
+        """Summarise one (posture, point) group; compare it with the first posture."""
+        t = {k: np.concatenate([g[k] for g in group]) for k in group[0]}
+        post, values = plan.postures[si], {f"x.{k}": v for k, v in plan.design.points[pi].items()}
+        points.append(
+            {
+                "posture": post.name,
+                "point": pi,
+                **values,
+                **point_metrics(t, post.horizon_hours, post.checkpoints),
+            }
+        )
+        base_parts = by_point[pi].get(0) if si else None
+        if base_parts:
+            base = _concat(base_parts)
+            if len(base["replication"]) == len(t["replication"]):
+                comparisons.append(
+                    {
+                        "a": plan.postures[0].name,
+                        "b": post.name,
+                        "point": pi,
+                        **values,
+                        **_paired(base, t),
+                    }
+                )
+
+    key: tuple[int, int] | None = None
+    with pq.ParquetWriter(folder / "replications.parquet.tmp", schema) as writer:
+        for p in parts:  # one part at a time: memory stays flat
+            here = (int(p.name[1:3]), int(p.name[5:11]))
+            if key is not None and here != key:
+                flush(*key)
+                group.clear()
+            key = here
+            t = pq.read_table(p)
+            for name in set(schema.names) - set(t.column_names):
+                t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
+            t = t.select(schema.names).cast(schema)
+            writer.write_table(t)
+            group.append({c: t.column(c).to_numpy(zero_copy_only=False) for c in SUMMARY_COLUMNS})
+        if key is not None:
+            flush(*key)
+    (folder / "replications.parquet.tmp").replace(folder / "replications.parquet")
     write_rows(folder / "points.parquet", points)
     if comparisons:
         write_rows(folder / "comparison.parquet", comparisons)
