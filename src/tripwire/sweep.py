@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 from scipy.stats import qmc
 
+from tripwire.distributions import Distribution
+
 DESIGNS = ("grid", "lhs", "sobol", "morris")
+_DIST_KINDS = ("uniform", "triangular", "normal", "lognormal", "exponential", "choice")
 
 
 class SweepError(Exception):
@@ -38,12 +42,15 @@ class Factor:
     high: float | None = None
     n: int | None = None  # grid points of a range
     integer: bool = False
+    dist: Any = None  # a Distribution: continuous designs sample it by inverse transform
 
     def grid(self) -> list[float]:
         if self.values is not None:
             return list(self.values)
         assert self.low is not None and self.high is not None
         n = self.n or 5
+        if self.dist is not None:  # n equal-probability quantiles of the distribution
+            return [float(v) for v in self.dist.ppf((np.arange(n) + 0.5) / n)]
         vals = np.linspace(self.low, self.high, n).tolist()
         return [round(v) for v in vals] if self.integer else vals
 
@@ -69,6 +76,10 @@ def factor_from(path: str, spec: Any) -> Factor:
         if isinstance(spec, list | tuple):
             values = tuple(float(v) for v in spec)
             return _check(Factor(path, values=values), where)
+        if isinstance(spec, Mapping) and len(spec) == 1 and next(iter(spec)) in _DIST_KINDS:
+            d: Any = TypeAdapter(Distribution).validate_python(dict(spec))
+            lo, hi = float(d.ppf(np.array([0.0]))[0]), float(d.ppf(np.array([1.0 - 1e-12]))[0])
+            return Factor(path, low=lo, high=hi, dist=d)
         if isinstance(spec, Mapping):
             if "values" in spec:
                 return _check(Factor(path, values=tuple(float(v) for v in spec["values"])), where)
@@ -90,6 +101,9 @@ def factor_from(path: str, spec: Any) -> Factor:
             n = int(parts[2]) if len(parts) == 3 else None
             return _check(Factor(path, low=float(parts[0]), high=float(parts[1]), n=n), where)
         return _check(Factor(path, values=tuple(float(v) for v in text.split(","))), where)
+    except ValidationError as exc:  # a bad distribution
+        msg = "; ".join(e["msg"] for e in exc.errors())
+        raise SweepError(f"{where}: invalid distribution {spec!r}: {msg}") from None
     except (KeyError, ValueError, TypeError):
         raise SweepError(
             f"{where}: expected LOW:HIGH[:N], V1,V2,... or {{low, high, n}}, got {spec!r}"
@@ -221,7 +235,8 @@ def make_design(kind: str, factors: Sequence[Factor], samples: int, seed: int) -
     else:
         if samples < 1:
             raise SweepError(f"design {kind} needs --samples of at least 1, got {samples}")
-        bounds = [f.bounds() for f in factors]
+        # a factor given as a distribution is sampled on [0, 1] and mapped by its quantiles
+        bounds = [(0.0, 1.0) if f.dist is not None else f.bounds() for f in factors]
         for f, (lo, hi) in zip(factors, bounds):
             if lo >= hi:
                 raise SweepError(f"vary {f.path}: design {kind} needs a range with low < high")
@@ -241,5 +256,11 @@ def make_design(kind: str, factors: Sequence[Factor], samples: int, seed: int) -
             pts = morris_sample.sample(problem, samples, num_levels=4, seed=seed)
     if len(pts) == 0:
         raise SweepError("the design has zero points")
+    raw = np.array(pts, dtype=float)  # in the problem's space (SALib analyses need it)
+    if kind != "grid":
+        pts = raw.copy()
+        for i, f in enumerate(factors):
+            if f.dist is not None:
+                pts[:, i] = f.dist.ppf(np.clip(pts[:, i], 0.0, 1.0 - 1e-12))
     points = tuple({p: float(v) for p, v in zip(paths, row)} for row in pts)
-    return Design(kind, tuple(factors), points, problem, np.asarray(pts, dtype=float))
+    return Design(kind, tuple(factors), points, problem, raw)

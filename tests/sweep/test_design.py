@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from tests.conftest import SCENARIOS
@@ -82,3 +83,13 @@ def test_lhs_is_reproducible_and_stratified():
     x = [p["a"] for p in make_design("lhs", [f], 10, 7).points]
     assert x == [p["a"] for p in make_design("lhs", [f], 10, 7).points]
     assert sorted(int(v) for v in x) == list(range(10))  # one point per decile
+
+
+def test_a_factor_can_be_a_distribution():
+    f = factor_from("warning.days", {"triangular": {"low": 0, "mode": 2, "high": 10}})
+    pts = [p["warning.days"] for p in make_design("lhs", [f], 200, 3).points]
+    assert min(pts) >= 0 and max(pts) <= 10
+    assert np.mean(pts) == pytest.approx(4, abs=0.2)  # the triangular's mean
+    assert len(f.grid()) == 5 and f.grid() == sorted(f.grid())
+    with pytest.raises(SweepError, match="invalid distribution"):
+        factor_from("x", {"uniform": {"low": 3, "high": 1}})

@@ -30,13 +30,22 @@ def test_grid_sweep_writes_tidy_tables(tmp_path):
     assert r.exit_code == 0, r.output
     reps = pq.read_table(out / "replications.parquet")
     assert reps.num_rows == 2 * 6 * 12
-    for col in ("posture", "point", "x.warning.days", "x.suwalki.closure_probability",
-                "replication", "seed", "ttr_theatre_h"):
+    for col in (
+        "posture",
+        "point",
+        "x.warning.days",
+        "x.suwalki.closure_probability",
+        "replication",
+        "seed",
+        "ttr_theatre_h",
+    ):
         assert col in reps.column_names
     points = pq.read_table(out / "points.parquet").to_pylist()
     assert len(points) == 12 and {p["posture"] for p in points} == {"brigade", "rotational"}
-    assert all(0 <= p["p_hold_theatre_lo"] <= p["p_hold_theatre"] <= p["p_hold_theatre_hi"] <= 1
-               for p in points)
+    assert all(
+        0 <= p["p_hold_theatre_lo"] <= p["p_hold_theatre"] <= p["p_hold_theatre_hi"] <= 1
+        for p in points
+    )
     comp = pq.read_table(out / "comparison.parquet").to_pylist()
     assert len(comp) == 6 and comp[0]["a"] == "brigade" and comp[0]["b"] == "rotational"
     manifest = json.loads((out / "manifest.json").read_text())
@@ -45,7 +54,9 @@ def test_grid_sweep_writes_tidy_tables(tmp_path):
     # common random numbers: every point and posture uses the same replication seeds
     rows = reps.select(["posture", "point", "replication", "warning_h"]).to_pylist()
     same_rep = {(r["point"], r["replication"]) for r in rows if r["posture"] == "brigade"}
-    assert same_rep == {(r["point"], r["replication"]) for r in rows if r["posture"] == "rotational"}
+    assert same_rep == {
+        (r["point"], r["replication"]) for r in rows if r["posture"] == "rotational"
+    }
 
 
 def _table(out):
@@ -65,15 +76,22 @@ def test_identical_across_workers_chunks_and_dask(tmp_path):
         r = sweep(BRIGADE, *base, *extra, "--out", str(out))
         assert r.exit_code == 0, (label, r.output)
         tables[label] = _table(out)
-    assert "dask LocalCluster x2" in json.loads((tmp_path / "dask" / "manifest.json").read_text())["backend"]
+    assert (
+        "dask LocalCluster x2"
+        in json.loads((tmp_path / "dask" / "manifest.json").read_text())["backend"]
+    )
     assert same_table(tables["inline"], tables["pool-chunk7"])
     assert same_table(tables["inline"], tables["dask"])
 
 
 def test_interrupted_sweep_resumes_to_the_same_table(tmp_path, monkeypatch):
     full = tmp_path / "full"
-    assert sweep(BRIGADE, *GRID, "-n", "20", "--workers", "1", "--chunk", "10",
-                 "--out", str(full)).exit_code == 0
+    assert (
+        sweep(
+            BRIGADE, *GRID, "-n", "20", "--workers", "1", "--chunk", "10", "--out", str(full)
+        ).exit_code
+        == 0
+    )
     real = sweeprun.run_sweep_chunk
     calls = {"n": 0}
 
@@ -135,8 +153,10 @@ def test_failed_chunk_is_retried_once_then_reported(tmp_path, monkeypatch):
     [
         (["--vary", "warning.dayz=0:3"], "did you mean warning.days"),
         (["--vary", "warning.days=3:1"], "empty or inverted range"),
-        (["--vary", "warning.days=0:3", "--design", "sobol", "--samples", "0"],
-         "--samples of at least 1"),
+        (
+            ["--vary", "warning.days=0:3", "--design", "sobol", "--samples", "0"],
+            "--samples of at least 1",
+        ),
         ([], "at least one --vary"),
         (["--vary", "suwalki.closure_probability=0,2"], "point 1 (suwalki.closure_probability=2)"),
     ],
@@ -150,15 +170,30 @@ def test_bad_sweeps_fail_cleanly(tmp_path, args, message):
 
 def test_unreachable_scheduler_is_a_clear_error_not_a_hang(tmp_path):
     t0 = time.monotonic()
-    r = sweep(BRIGADE, *GRID, "-n", "2", "--scheduler", "tcp://127.0.0.1:1",
-              "--connect-timeout", "2", "--out", str(tmp_path / "x"))
+    r = sweep(
+        BRIGADE,
+        *GRID,
+        "-n",
+        "2",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        "--connect-timeout",
+        "2",
+        "--out",
+        str(tmp_path / "x"),
+    )
     assert r.exit_code == 2 and "cannot connect to tcp://127.0.0.1:1" in r.output
     assert time.monotonic() - t0 < 30
 
 
 def test_sweep_spec_file(tmp_path):
-    spec = {"name": "warning", "scenarios": [BRIGADE], "replications": 8, "seed": 3,
-            "vary": {"warning.days": "0:10:2"}}
+    spec = {
+        "name": "warning",
+        "scenarios": [BRIGADE],
+        "replications": 8,
+        "seed": 3,
+        "vary": {"warning.days": "0:10:2"},
+    }
     f = tmp_path / "spec.yaml"
     f.write_text(yaml.safe_dump(spec))
     r = sweep(str(f), "--workers", "1", "--out", str(tmp_path / "s"))
@@ -169,9 +204,23 @@ def test_sweep_spec_file(tmp_path):
 def test_sobol_ranks_the_only_parameter_that_matters_first(tmp_path):
     # the brigade posture has no fly-in units, so UK airlift capacity cannot matter
     out = tmp_path / "sobol"
-    r = sweep(BRIGADE, "--vary", "warning.days=0:20", "--vary",
-              "network.links.air_uk_amari.channels=1:10", "--design", "sobol",
-              "--samples", "8", "-n", "16", "--workers", "2", "--out", str(out))
+    r = sweep(
+        BRIGADE,
+        "--vary",
+        "warning.days=0:20",
+        "--vary",
+        "network.links.air_uk_amari.channels=1:10",
+        "--design",
+        "sobol",
+        "--samples",
+        "8",
+        "-n",
+        "16",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+    )
     assert r.exit_code == 0, r.output
     sens = json.loads((out / "sensitivity.json").read_text())["postures"]["brigade"]
     for metric in ("p_hold_theatre", "ttr_rmean_theatre_h"):
@@ -182,9 +231,23 @@ def test_sobol_ranks_the_only_parameter_that_matters_first(tmp_path):
 
 
 def test_threshold_finds_the_warning_needed(tmp_path):
-    r = runner.invoke(app, ["threshold", BRIGADE, "--vary", "warning.days=0:30",
-                            "--target", "p_hold_lithuania>=0.9", "-n", "60",
-                            "--tolerance", "2", "--workers", "2"])
+    r = runner.invoke(
+        app,
+        [
+            "threshold",
+            BRIGADE,
+            "--vary",
+            "warning.days=0:30",
+            "--target",
+            "p_hold_lithuania>=0.9",
+            "-n",
+            "60",
+            "--tolerance",
+            "2",
+            "--workers",
+            "2",
+        ],
+    )
     assert r.exit_code == 0, r.output
     res = json.loads(r.output.strip().splitlines()[-1])
     est, cons = res["estimate"], res["conservative"]
@@ -195,6 +258,8 @@ def test_threshold_finds_the_warning_needed(tmp_path):
 
 
 def test_threshold_rejects_an_unknown_metric():
-    r = runner.invoke(app, ["threshold", BRIGADE, "--vary", "warning.days=0:30",
-                            "--target", "p_hold_lithuana>=0.9"])
+    r = runner.invoke(
+        app,
+        ["threshold", BRIGADE, "--vary", "warning.days=0:30", "--target", "p_hold_lithuana>=0.9"],
+    )
     assert r.exit_code == 2 and "did you mean p_hold_lithuania" in r.output
