@@ -203,7 +203,19 @@ def execute(
             todo.append(sc)
     failures: list[dict[str, Any]] = []
     tries: dict[str, int] = {}
-    pending = {backend.submit(run_sweep_chunk, sc): sc for sc in todo}
+    # a bounded window of chunks in flight: the queue (and memory) does not grow with the sweep
+    queue = iter(todo)
+    window = 4 * max(backend.workers, 1)
+    pending: dict[Any, SweepChunk] = {}
+
+    def top_up() -> None:
+        while len(pending) < window:
+            sc = next(queue, None)
+            if sc is None:
+                return
+            pending[backend.submit(run_sweep_chunk, sc)] = sc
+
+    top_up()
     while pending:
         done, _ = backend.wait_any(set(pending))
         for fut in done:
@@ -227,6 +239,7 @@ def execute(
             write_rows(parts / sc.part_name, _tidy(plan, sc, rows))
             if progress:
                 progress(len(rows))
+        top_up()
     return SweepOutcome(
         folder, len(chunks), len(todo) - len(failures), reused, reused_reps, failures
     )
@@ -253,7 +266,11 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
     """Assemble the tidy tables, per-point summaries, comparisons and sensitivity indices."""
     folder = outcome.folder
     parts = sorted((folder / "parts").glob("*.parquet"))  # posture, point, replications
-    schema = pa.unify_schemas([pq.read_schema(p) for p in parts])
+    schema = pq.read_schema(parts[0])
+    for p in parts[1:]:  # one schema at a time (postures may differ in their links)
+        other = pq.read_schema(p)
+        if other != schema:
+            schema = pa.unify_schemas([schema, other])
     by_point: dict[int, dict[int, list[Path]]] = {}
     for p in parts:
         by_point.setdefault(int(p.name[5:11]), {}).setdefault(int(p.name[1:3]), []).append(p)
@@ -287,6 +304,14 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
                 )
 
     key: tuple[int, int] | None = None
+    buffer: list[pa.Table] = []  # parts gathered into row groups of ROW_GROUP rows: few
+    # row groups keep the file's footer (and the writer's memory) small however many parts
+
+    def drain(writer: pq.ParquetWriter, force: bool = False) -> None:
+        if buffer and (force or sum(b.num_rows for b in buffer) >= ROW_GROUP):
+            writer.write_table(pa.concat_tables(buffer), row_group_size=ROW_GROUP)
+            buffer.clear()
+
     with pq.ParquetWriter(folder / "replications.parquet.tmp", schema) as writer:
         for p in parts:  # one part at a time: memory stays flat
             here = (int(p.name[1:3]), int(p.name[5:11]))
@@ -298,8 +323,10 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
             for name in set(schema.names) - set(t.column_names):
                 t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
             t = t.select(schema.names).cast(schema)
-            writer.write_table(t)
+            buffer.append(t)
+            drain(writer)
             group.append({c: t.column(c).to_numpy(zero_copy_only=False) for c in SUMMARY_COLUMNS})
+        drain(writer, force=True)
         if key is not None:
             flush(*key)
     (folder / "replications.parquet.tmp").replace(folder / "replications.parquet")
@@ -311,6 +338,7 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
     return {"points": points, "comparisons": comparisons, "sensitivity": sens}
 
 
+ROW_GROUP = 5_000  # rows per row group of replications.parquet (bounds finalize memory)
 SUMMARY_COLUMNS = ["replication", "seed"] + [
     f"{k}_{a}{s}" for a in AREAS for k, s in (("ttr", "_h"), ("censored", ""), ("beat_fa", ""))
 ]
