@@ -9,6 +9,9 @@ import datetime as dt
 import os
 import shlex
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,6 +48,34 @@ def _console(stderr: bool = False) -> Console:
 out = _console()
 err = _console(stderr=True)
 EXIT_USAGE = 2
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a user-facing error; the caller raises the returned exit (code 2)."""
+    err.print(f"[bold red]error[/]: {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+@contextmanager
+def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A replications progress bar with rate and ETA on stderr; yields ``tick(k)``."""
+    started = time.monotonic()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, disable=quiet) as progress:
+        task = progress.add_task("replications", total=total, rate="")
+
+        def tick(k: int) -> None:
+            progress.advance(task, k)
+            rate = progress.tasks[0].completed / max(time.monotonic() - started, 1e-9)
+            progress.update(task, rate=f"{rate:.0f} rep/s")
+
+        yield tick
 
 
 def _load_all(files: list[Path], overrides: dict[str, Any] | None = None) -> list[LoadedScenario]:
@@ -97,13 +128,11 @@ def run(
 ) -> None:
     """Run a Monte Carlo batch of each scenario, print a summary and write a result folder."""
     if plot:
-        err.print("error: --plot is reserved for the plotting feature, which is not available yet")
-        raise typer.Exit(EXIT_USAGE)
+        raise fail("--plot is reserved for the plotting feature, which is not available yet")
     loaded = _load_all(files)
     names = [ls.scenario.name for ls in loaded]
     if len(set(names)) != len(names):
-        err.print(f"error: scenario names must differ to be compared, got {names}")
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"scenario names must differ to be compared, got {names}")
     first = loaded[0].scenario
     n = replications or first.replications
     root = first.seed if seed is None else seed
@@ -120,29 +149,15 @@ def run(
         Path("results"), "-".join(names) if len(names) < 4 else f"compare{len(names)}"
     )
     if run_dir.exists() and any(run_dir.iterdir()):
-        err.print(f"error: {run_dir} exists and is not empty; choose another --out")
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"{run_dir} exists and is not empty; choose another --out")
     for ls in loaded:
         compile_plan(ls.scenario)  # fail here, not in a worker
     started = dt.datetime.now(dt.UTC)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=False,
-    ) as progress:
-        task = progress.add_task("replications", total=n * len(loaded), rate="")
+    with progress_bar(n * len(loaded), quiet) as tick:
 
         def on_chunk(chunk: Any, rows: list[dict[str, Any]]) -> None:
             write_part(run_dir, chunk.scenario, chunk.start, rows)
-            progress.advance(task, len(rows))
-            secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
-            done = progress.tasks[0].completed
-            progress.update(task, rate=f"{done / max(secs, 1e-9):.0f} rep/s")
+            tick(len(rows))
 
         try:
             rows = run_batch([ls.scenario for ls in loaded], n, root, workers, on_chunk)

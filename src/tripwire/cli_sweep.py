@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tripwire import __version__
 from tripwire.backends import BackendError, make_backend
-from tripwire.cli import EXIT_USAGE, _load_all, app, err, out
+from tripwire.cli import _load_all, app, err, fail, out, progress_bar
 from tripwire.errors import ScenarioError
 from tripwire.results import new_run_dir
 from tripwire.runner import chunk_size
@@ -34,11 +33,6 @@ from tripwire.threshold import find_threshold, parse_target
 from tripwire.yamlio import read_yaml
 
 SPEC_KEYS = {"name", "scenarios", "vary", "design", "samples", "replications", "seed", "chunk"}
-
-
-def _fail(msg: str) -> typer.Exit:
-    err.print(f"[bold red]error[/]: {msg}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_USAGE)
 
 
 def _stored_chunk(folder: Path | None) -> int | None:
@@ -125,7 +119,7 @@ def sweep(
     try:
         files, spec = _read_spec(targets)
     except (SweepError, ScenarioError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     loaded = _load_all(files)
     try:
         factors: list[Factor] = [factor_from(p, v) for p, v in (spec.get("vary") or {}).items()]
@@ -149,7 +143,7 @@ def sweep(
         chunks = make_chunks(plan)  # validates every point before anything is written
         status = open_folder(folder, plan, resume is not None)
     except (SweepError, ScenarioError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if status == "complete":
         out.print(f"{folder} is already complete: nothing to resume")
         return
@@ -158,24 +152,9 @@ def sweep(
     try:
         backend = make_backend(workers, scheduler, dask_local, connect_timeout)
     except BackendError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-            console=err,
-            disable=quiet,
-        ) as progress:
-            task = progress.add_task("replications", total=total, rate="")
-
-            def tick(k: int) -> None:
-                progress.advance(task, k)
-                secs = max((dt.datetime.now(dt.UTC) - started).total_seconds(), 1e-9)
-                progress.update(task, rate=f"{progress.tasks[0].completed / secs:.0f} rep/s")
-
+        with progress_bar(total, quiet) as tick:
             try:
                 outcome = execute(plan, folder, backend, tick, chunks)
             except KeyboardInterrupt:
@@ -297,7 +276,7 @@ def threshold(
             ),
         )
     except (SweepError, ScenarioError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for label in ("estimate", "conservative"):
         r = res[label]
         if r["value"] is None:
