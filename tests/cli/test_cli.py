@@ -149,20 +149,21 @@ def test_bad_input_gives_one_clear_message_and_exit_2(tmp_path, label, text, exp
         assert "Traceback" not in r.output
 
 
+def check_text(tmp_path, text: str):
+    """``simulate check`` on a scenario extending brigade.yaml with ``text``."""
+    bad = _scenario_copy(tmp_path) / "bad.yaml"
+    bad.write_text("extends: brigade.yaml\n" + text)
+    return bad, runner.invoke(app, ["check", str(bad)])
+
+
 def test_error_names_the_line(tmp_path):
-    scen = _scenario_copy(tmp_path)
-    bad = scen / "bad.yaml"
-    bad.write_text("extends: brigade.yaml\nname: x\nhorizon_days: -3\n")
-    r = runner.invoke(app, ["check", str(bad)])
+    bad, r = check_text(tmp_path, "name: x\nhorizon_days: -3\n")
     assert r.exit_code == 2
     assert f"{bad}:3: horizon_days: Input should be greater than 0" in r.output.replace("\n", "")
 
 
 def test_all_problems_of_a_file_are_reported_at_once(tmp_path):
-    scen = _scenario_copy(tmp_path)
-    bad = scen / "bad.yaml"
-    bad.write_text("extends: brigade.yaml\nhorizon_days: -1\nseed: x\ncolour: red\n")
-    r = runner.invoke(app, ["check", str(bad)])
+    _, r = check_text(tmp_path, "horizon_days: -1\nseed: x\ncolour: red\n")
     assert r.exit_code == 2
     for field in ("horizon_days", "seed", "colour"):
         assert field in r.output
