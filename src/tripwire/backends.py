@@ -8,10 +8,13 @@ numbers do not depend on the backend: each replication's seed is fixed by its in
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class BackendError(RuntimeError):
@@ -156,3 +159,44 @@ def make_backend(
     if scheduler is not None or dask_local is not None:
         return DaskBackend(scheduler=scheduler, local_workers=dask_local, timeout_s=timeout_s)
     return InlineBackend() if workers <= 1 else LocalBackend(workers)
+
+
+def stream(
+    backend: Backend, fn: Callable[[T], R], items: Iterable[T], retries: int = 0
+) -> Iterator[tuple[T, R | Exception]]:
+    """Run ``fn`` over ``items`` on ``backend`` and yield ``(item, result)`` as each finishes.
+
+    At most four items per worker are in flight, so the queue (and memory) does not grow
+    with the number of items. An item whose call raises is resubmitted up to ``retries``
+    times, then yielded with its exception instead of a result; the caller decides.
+    """
+    queue = iter(items)
+    window = 4 * max(backend.workers, 1)
+    pending: dict[Any, T] = {}
+    tries: dict[int, int] = {}
+
+    def top_up() -> None:
+        while len(pending) < window:
+            item = next(queue, _END)
+            if item is _END:
+                return
+            pending[backend.submit(fn, item)] = item  # type: ignore[assignment]
+
+    top_up()
+    while pending:
+        done, _ = backend.wait_any(set(pending))
+        for fut in done:
+            item = pending.pop(fut)
+            try:
+                result: R | Exception = fut.result()
+            except Exception as exc:  # noqa: BLE001 - handed to the caller
+                tries[id(item)] = tries.get(id(item), 0) + 1
+                if tries[id(item)] <= retries:
+                    pending[backend.submit(fn, item)] = item
+                    continue
+                result = exc
+            yield item, result
+        top_up()
+
+
+_END = object()

@@ -9,15 +9,14 @@ numbers.
 from __future__ import annotations
 
 import math
-import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from tripwire.backends import make_backend, stream
 from tripwire.model import Plan, compile_plan, simulate
 from tripwire.scenario import Scenario
 
@@ -78,22 +77,16 @@ def make_chunks(
 
 
 def execute(chunks: Sequence[Chunk], workers: int) -> Iterator[tuple[Chunk, list[Row]]]:
-    """Run chunks inline (``workers == 1``) or on a local process pool, yielding each as it
-    finishes. On interruption, pending chunks are cancelled; finished ones were yielded."""
-    if workers <= 1:
-        for c in chunks:
-            yield run_chunk(c)
-        return
-    ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    """Run chunks inline (``workers == 1``) or on local processes, yielding each as it
+    finishes. A failing chunk raises; on interruption the backend is shut down."""
+    backend = make_backend(workers)
     try:
-        pending: set[Future[tuple[Chunk, list[Row]]]] = {pool.submit(run_chunk, c) for c in chunks}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+        for _, result in stream(backend, run_chunk, chunks):
+            if isinstance(result, Exception):
+                raise result
+            yield result
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        backend.close()
 
 
 def run_batch(

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tripwire import metrics
-from tripwire.backends import Backend
+from tripwire.backends import Backend, stream
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
 from tripwire.results import read_table, sha256, write_json, write_rows
@@ -202,44 +202,21 @@ def execute(
         else:
             todo.append(sc)
     failures: list[dict[str, Any]] = []
-    tries: dict[str, int] = {}
-    # a bounded window of chunks in flight: the queue (and memory) does not grow with the sweep
-    queue = iter(todo)
-    window = 4 * max(backend.workers, 1)
-    pending: dict[Any, SweepChunk] = {}
-
-    def top_up() -> None:
-        while len(pending) < window:
-            sc = next(queue, None)
-            if sc is None:
-                return
-            pending[backend.submit(run_sweep_chunk, sc)] = sc
-
-    top_up()
-    while pending:
-        done, _ = backend.wait_any(set(pending))
-        for fut in done:
-            sc = pending.pop(fut)
-            try:
-                _, rows = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a worker's failure, retried then reported
-                tries[sc.part_name] = tries.get(sc.part_name, 0) + 1
-                if tries[sc.part_name] < 2:
-                    pending[backend.submit(run_sweep_chunk, sc)] = sc
-                else:
-                    failures.append(
-                        {
-                            "posture": plan.postures[sc.posture].name,
-                            "point": sc.point,
-                            "replications": [sc.chunk.start, sc.chunk.stop],
-                            "error": f"{type(exc).__name__}: {exc}",
-                        }
-                    )
-                continue
-            write_rows(parts / sc.part_name, _tidy(plan, sc, rows))
-            if progress:
-                progress(len(rows))
-        top_up()
+    for sc, result in stream(backend, run_sweep_chunk, todo, retries=1):
+        if isinstance(result, Exception):  # failed twice: report it, keep going
+            failures.append(
+                {
+                    "posture": plan.postures[sc.posture].name,
+                    "point": sc.point,
+                    "replications": [sc.chunk.start, sc.chunk.stop],
+                    "error": f"{type(result).__name__}: {result}",
+                }
+            )
+            continue
+        rows = result[1]
+        write_rows(parts / sc.part_name, _tidy(plan, sc, rows))
+        if progress:
+            progress(len(rows))
     return SweepOutcome(
         folder, len(chunks), len(todo) - len(failures), reused, reused_reps, failures
     )
