@@ -72,9 +72,7 @@ def in_place_steps(s: Scenario, child: np.random.SeedSequence, w: float) -> Step
     return steps
 
 
-def draw_countries(
-    s: Scenario, child: np.random.SeedSequence, steps: Steps, w: float
-) -> dict[str, CountryDraw]:
+def draw_countries(s: Scenario, child: np.random.SeedSequence) -> dict[str, CountryDraw]:
     """Threat, host nation, requirement and unopposed fait-accompli time per country.
 
     Required NATO troops = threat / force_ratio - host-nation troops x effectiveness

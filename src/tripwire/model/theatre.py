@@ -27,7 +27,7 @@ from tripwire.model.forces import CountryDraw, allocate, draw_countries, in_plac
 from tripwire.model.outcome import record
 from tripwire.model.plan import Formation, Plan, stream
 from tripwire.network import ALL_MODES, HEAVY_MODES, Edge
-from tripwire.scenario import COUNTRIES, Link
+from tripwire.scenario import Link
 
 INF = math.inf
 
@@ -283,7 +283,7 @@ def simulate(plan: Plan, child: np.random.SeedSequence) -> dict[str, Any]:
     closure = max(0.0, w + closure_rel) if closed else INF
 
     steps = in_place_steps(s, child, w)
-    countries: dict[str, CountryDraw] = draw_countries(s, child, steps, w)
+    countries: dict[str, CountryDraw] = draw_countries(s, child)
 
     rngs = [stream(child, f.key) for f in plan.formations]
     ready_h = [f.readiness.draw(r) * f.readiness_scale for f, r in zip(plan.formations, rngs)]
@@ -298,4 +298,4 @@ def simulate(plan: Plan, child: np.random.SeedSequence) -> dict[str, Any]:
     return record(s, plan, th, countries, steps, w, decision, go, closed, closure_rel)
 
 
-__all__ = ["COUNTRIES", "Theatre", "simulate"]
+__all__ = ["Theatre", "simulate"]
