@@ -55,7 +55,8 @@ def record(
         "decision_h": decision - w,
         "movement_start_h": go - w,
         "corridor_closed": closed,
-        "corridor_closure_h": closure_rel if closed else NAN,
+        # the cut as it took effect (it cannot precede the start of the simulated window)
+        "corridor_closure_h": max(closure_rel, -w) if closed else NAN,
     }
     arrivals: dict[str, list[tuple[float, float]]] = {c: [] for c in COUNTRIES}
     for c, t, troops in th.ready:
