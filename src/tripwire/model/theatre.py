@@ -32,6 +32,15 @@ from tripwire.scenario import Link
 INF = math.inf
 
 
+def loads(link: Link, troops: float, items: float) -> int:
+    """Loads a formation needs on ``link``: enough for its equipment and its people."""
+    return max(
+        math.ceil(items / link.items_per_load - 1e-9),
+        math.ceil(troops / link.troops_per_load - 1e-9),
+        1,
+    )
+
+
 @dataclass
 class _Crossing:
     """Book-keeping of one formation crossing one capacity-limited link."""
@@ -95,11 +104,7 @@ class Theatre:
         """
         link: Link = self.plan.links[idx]
         env = self.env
-        n = max(
-            math.ceil(items / link.items_per_load - 1e-9),
-            math.ceil(troops / link.troops_per_load - 1e-9),
-            1,
-        )
+        n = loads(link, troops, items)
         service = link.service_hours.draw(rng)
         transit = link.transit_hours.draw(rng)
         cutoff = self.closure if link.corridor else INF
@@ -208,11 +213,7 @@ class Theatre:
             if lk.channels is None:
                 push = lk.service_hours.mean
             else:
-                n = max(
-                    math.ceil(items / lk.items_per_load - 1e-9),
-                    math.ceil(troops / lk.troops_per_load - 1e-9),
-                    1,
-                )
+                n = loads(lk, troops, items)
                 push = lk.service_hours.mean * (self.backlog[e.index] + n) / lk.channels
             key = (lk.transit_hours.mean + push + rest, e.index)
             if best is None or key < best:
