@@ -72,6 +72,12 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``folder`` except the manifest, by relative path."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
+    return {str(p.relative_to(folder)): sha256(p) for p in files}
+
+
 def new_run_dir(base: Path, label: str, now: dt.datetime | None = None) -> Path:
     """A fresh folder ``base/<label>-<UTC timestamp>`` (suffixed if it exists)."""
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
@@ -90,7 +96,6 @@ def write_part(run: Path, scenario: str, start: int, rows: Sequence[Mapping[str,
 def finish(run: Path, manifest: dict[str, Any]) -> None:
     """Drop the chunk parts and write the manifest (last: its presence means complete)."""
     shutil.rmtree(run / "parts", ignore_errors=True)
-    files = sorted(p for p in run.rglob("*") if p.is_file() and p.name != "manifest.json")
-    manifest["files"] = {str(p.relative_to(run)): sha256(p) for p in files}
+    manifest["files"] = checksums(run)
     manifest["complete"] = True
     write_json(run / "manifest.json", manifest)

@@ -36,7 +36,7 @@ from tripwire import metrics
 from tripwire.backends import Backend, stream
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
-from tripwire.results import read_table, sha256, write_json, write_rows
+from tripwire.results import checksums, read_table, write_json, write_rows
 from tripwire.runner import Chunk, Row, run_chunk
 from tripwire.summary import AREAS, censored_times, point_metrics
 from tripwire.sweep import Design, Factor, SweepError, make_design, resolve_path, with_values
@@ -409,7 +409,6 @@ def complete(plan: SweepPlan, outcome: SweepOutcome, info: Mapping[str, Any]) ->
     status = "complete" if not outcome.failures else "incomplete"
     if status == "complete":  # the parts are now in replications.parquet
         shutil.rmtree(folder / "parts", ignore_errors=True)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
     write_json(
         folder / "manifest.json",
         {
@@ -418,6 +417,6 @@ def complete(plan: SweepPlan, outcome: SweepOutcome, info: Mapping[str, Any]) ->
             "spec": plan.record(),
             "failures": outcome.failures,
             **info,
-            "files": {p.name: sha256(p) for p in files},
+            "files": checksums(folder),
         },
     )
