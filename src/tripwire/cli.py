@@ -122,13 +122,12 @@ def run(
         typer.Option("--out", help="Result folder (default: results/<names>-<UTC time>)."),
     ] = None,
     plot: Annotated[
-        bool, typer.Option("--plot", help="Reserved for plots (not available yet).")
+        bool,
+        typer.Option("--plot", help="Also draw every figure into RESULT/plots (see `plot`)."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a Monte Carlo batch of each scenario, print a summary and write a result folder."""
-    if plot:
-        raise fail("--plot is reserved for the plotting feature, which is not available yet")
     loaded = _load_all(files)
     names = [ls.scenario.name for ls in loaded]
     if len(set(names)) != len(names):
@@ -160,7 +159,9 @@ def run(
             tick(len(rows))
 
         try:
-            rows = run_batch([ls.scenario for ls in loaded], n, root, workers, on_chunk)
+            rows = run_batch(
+                [ls.scenario for ls in loaded], n, root, workers, on_chunk, buildup=True
+            )
         except KeyboardInterrupt:
             err.print(f"interrupted: finished chunks are kept in {run_dir / 'parts'}")
             raise typer.Exit(130) from None
@@ -176,6 +177,7 @@ def run(
             "posture": s.posture,
             "seed": root,
             "horizon_hours": s.horizon_hours,
+            "buildup_step_hours": s.buildup_step_hours,
             "file": str(ls.path),
         }
         summaries[s.name] = summarise(tables[s.name], meta, s.checkpoints_hours)
@@ -211,12 +213,17 @@ def run(
         f"({n * len(loaded) / max(secs, 1e-9):.0f}/s, {workers} workers)"
     )
     out.print(f"results: {run_dir}")
+    if plot:
+        from tripwire.cli_view import make_plots
+
+        make_plots(run_dir)
 
 
 def _sources(ls: LoadedScenario) -> dict[str, Any]:
+    flat = _flatten(ls.data)
     return {
         "parameters": {
-            k: {"origin": o.kind, "ref": o.ref, "source": o.detail}
+            k: {"value": _fmt(flat.get(k)), "origin": o.kind, "ref": o.ref, "source": o.detail}
             for k, o in ls.provenance.items()
         },
         "catalogue": {
@@ -295,10 +302,11 @@ def version() -> None:
 def main() -> None:
     """Console entry point: ``simulate FILE...`` is ``simulate run FILE...``."""
     args = sys.argv[1:]
-    commands = {"run", "check", "sources", "version", "sweep", "threshold"}
+    commands = {"run", "check", "sources", "version", "sweep", "threshold", "plot", "report"}
     if args and args[0] not in commands and not args[0].startswith("-"):
         args = ["run", *args]
     app(args=args, prog_name="simulate")
 
 
-from tripwire import cli_sweep  # noqa: E402,F401  (registers the sweep and threshold commands)
+# registers the sweep, threshold, plot and report commands
+from tripwire import cli_sweep, cli_view  # noqa: E402,F401

@@ -113,6 +113,10 @@ def sweep(
         typer.Option("--out", help="Sweep folder (default: results/sweeps/<name>-<UTC time>)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    plot: Annotated[
+        bool,
+        typer.Option("--plot", help="Also draw every figure into FOLDER/plots (see `plot`)."),
+    ] = False,
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube, Sobol or Morris) over one or more
     postures, locally or on Dask; stream results to a resumable folder."""
@@ -196,6 +200,10 @@ def sweep(
             )
         err.print(f"{len(outcome.failures)} chunks failed twice; rerun with --resume {folder}")
         raise typer.Exit(1)
+    if plot:
+        from tripwire.cli_view import make_plots
+
+        make_plots(folder)
 
 
 def _print_points(points: list[dict[str, Any]], factors: Any, limit: int = 40) -> None:

@@ -32,12 +32,22 @@ import pyarrow.parquet as pq
 import yaml
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()
+
+
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~UMASK)  # as an ordinary new file (mkstemp makes it 0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -46,6 +56,14 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     _atomic(path, lambda p: p.write_text(json.dumps(obj, indent=2, default=str) + "\n"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    _atomic(path, lambda p: p.write_bytes(data))
+
+
+def write_text(path: Path, text: str) -> None:
+    _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def write_yaml(path: Path, obj: Any) -> None:
@@ -59,9 +77,18 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def read_table(path: Path, columns: list[str] | None = None) -> dict[str, np.ndarray]:
-    """A Parquet table (or some of its columns) as columns of numpy arrays."""
+    """A Parquet table (or some of its columns) as columns of numpy arrays; a column of
+    equal-length lists (a build-up trajectory per row) becomes a 2-D array."""
     t = pq.read_table(path, columns=columns)
-    return {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
+    out = {}
+    for name in t.column_names:
+        col = t.column(name)
+        if pa.types.is_list(col.type) and t.num_rows:
+            flat = col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            out[name] = flat.reshape(t.num_rows, -1)
+        else:
+            out[name] = col.to_numpy(zero_copy_only=False)
+    return out
 
 
 def sha256(path: Path) -> str:

@@ -32,6 +32,7 @@ class Chunk:
     seed: int
     start: int
     stop: int
+    buildup: bool = False  # record strength on the build-up grid (runs, not sweeps)
 
 
 def replication_seed(seed: int, index: int) -> np.random.SeedSequence:
@@ -53,7 +54,7 @@ def run_chunk(chunk: Chunk) -> tuple[Chunk, list[Row]]:
             {
                 "replication": i,
                 "seed": chunk.seed,
-                **simulate(plan, replication_seed(chunk.seed, i)),
+                **simulate(plan, replication_seed(chunk.seed, i), chunk.buildup),
             }
         )
     return chunk, rows
@@ -66,13 +67,14 @@ def chunk_size(replications: int, workers: int) -> int:
 
 
 def make_chunks(
-    scenarios: Sequence[Scenario], replications: int, seed: int, size: int
+    scenarios: Sequence[Scenario], replications: int, seed: int, size: int, buildup: bool = False
 ) -> list[Chunk]:
     out = []
     for s in scenarios:
         spec = s.model_dump_json(by_alias=True)
         for start in range(0, replications, size):
-            out.append(Chunk(s.name, spec, seed, start, min(start + size, replications)))
+            stop = min(start + size, replications)
+            out.append(Chunk(s.name, spec, seed, start, stop, buildup))
     return out
 
 
@@ -95,9 +97,11 @@ def run_batch(
     seed: int,
     workers: int = 1,
     on_chunk: Callable[[Chunk, list[Row]], None] | None = None,
+    buildup: bool = False,
 ) -> dict[str, list[Row]]:
     """Run ``replications`` of every scenario; return rows per scenario in replication order."""
-    chunks = make_chunks(scenarios, replications, seed, chunk_size(replications, workers))
+    size = chunk_size(replications, workers)
+    chunks = make_chunks(scenarios, replications, seed, size, buildup)
     rows: dict[str, list[Row]] = {s.name: [] for s in scenarios}
     for chunk, part in execute(chunks, workers):
         rows[chunk.scenario].extend(part)

@@ -320,6 +320,12 @@ class Scenario(Source):
     checkpoints_hours: list[float] = Field(
         default=[24, 72, 168, 720], description="Hours after attack start to report strength."
     )
+    buildup_step_hours: float = Field(
+        default=12,
+        gt=0,
+        description="Spacing, hours, of the grid (attack start to horizon) on which `simulate` "
+        "records each country's combat-ready strength for the build-up plot.",
+    )
     routing: Literal["congestion", "static"] = Field(
         default="congestion",
         description="How formations choose links: 'static' fastest path, or 'congestion' "

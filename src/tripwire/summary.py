@@ -83,6 +83,7 @@ def summarise(
             }
         areas[area] = entry
     closed = np.asarray(table["corridor_closed"], dtype=bool)
+    buildup = _buildup(table, meta)
     routes = {}
     for col in table:
         if col.startswith("route_") and col.endswith("_loads"):
@@ -104,7 +105,33 @@ def summarise(
         "detachments_rerouted_mean": float(np.mean(table["detachments_rerouted"])),
         "detachments_stranded_mean": float(np.mean(table["detachments_stranded"])),
         "routes": routes,
+        **({"buildup": buildup} if buildup else {}),
     }
+
+
+def _buildup(table: Table, meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Quantile bands of each country's combat-ready strength on the build-up grid, and of
+    its required strength (which varies by replication when the threat is drawn)."""
+    if "buildup_step_hours" not in meta or f"buildup_{COUNTRIES[0]}" not in table:
+        return None
+    step = float(meta["buildup_step_hours"])
+    out: dict[str, Any] = {"step_hours": step, "countries": {}}
+    for c in COUNTRIES:
+        traj = np.asarray(table[f"buildup_{c}"], dtype=float)
+        q = np.quantile(traj, [0.1, 0.5, 0.9], axis=0)
+        req = np.asarray(table[f"required_{c}"], dtype=float)
+        out["countries"][c] = {
+            "p10": [round(float(v), 1) for v in q[0]],
+            "p50": [round(float(v), 1) for v in q[1]],
+            "p90": [round(float(v), 1) for v in q[2]],
+            "required": {
+                "p10": float(np.quantile(req, 0.1)),
+                "p50": float(np.quantile(req, 0.5)),
+                "p90": float(np.quantile(req, 0.9)),
+            },
+        }
+    out["hours"] = [float(k * step) for k in range(traj.shape[1])]
+    return out
 
 
 def _nanmax(x: np.ndarray) -> float | None:

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 NAN = float("nan")
 
 
+def buildup_grid(s: Scenario) -> np.ndarray:
+    """Hours after attack start at which the build-up is recorded: 0, step, ..., horizon."""
+    n = int(math.floor(s.horizon_hours / s.buildup_step_hours + 1e-9))
+    return np.arange(n + 1) * s.buildup_step_hours
+
+
 def first_passage(times: np.ndarray, cum: np.ndarray, required: float) -> float:
     """First time the step function ``cum`` (after the step at ``times[i]``) reaches
     ``required``; inf when never. ``times`` must be sorted."""
@@ -47,9 +53,15 @@ def record(
     go: float,
     closed: bool,
     closure_rel: float,
+    buildup: bool = False,
 ) -> dict[str, Any]:
-    """Flat record of one replication (no seed or index: the runner adds those)."""
+    """Flat record of one replication (no seed or index: the runner adds those).
+
+    With ``buildup``, ``buildup_<country>`` holds the combat-ready strength (float32) at
+    each hour of :func:`buildup_grid` after attack start.
+    """
     horizon = w + s.horizon_hours
+    grid = buildup_grid(s) if buildup else None
     row: dict[str, Any] = {
         "warning_h": w,
         "decision_h": decision - w,
@@ -93,6 +105,9 @@ def record(
         for cp in s.checkpoints_hours:
             k = np.searchsorted(times, w + cp, side="right")
             row[f"strength_{c}_{cp:g}h"] = float(cum[k - 1]) if k else 0.0
+        if grid is not None:  # times[0] == 0 <= w + grid, so every index is >= 0
+            at = np.searchsorted(times, w + grid, side="right") - 1
+            row[f"buildup_{c}"] = cum[at].astype(np.float32)
     theatre = max(ttr_all)
     row["ttr_theatre_h"] = NAN if math.isinf(theatre) else theatre
     row["censored_theatre"] = math.isinf(theatre)

@@ -267,8 +267,9 @@ class Theatre:
         self.ready.append((country, env.now, f.troops))
 
 
-def simulate(plan: Plan, child: np.random.SeedSequence) -> dict[str, Any]:
-    """Run one replication from its seed and return its flat record."""
+def simulate(plan: Plan, child: np.random.SeedSequence, buildup: bool = False) -> dict[str, Any]:
+    """Run one replication from its seed and return its flat record (with each country's
+    strength on the build-up grid when ``buildup``; the other columns do not change)."""
     s = plan.scenario
     clock = stream(child, "clock")
     u = clock.random(3)
@@ -296,7 +297,7 @@ def simulate(plan: Plan, child: np.random.SeedSequence) -> dict[str, Any]:
     for f, r, dest, dep in zip(plan.formations, rngs, dests, departs):
         th.env.process(th.formation(f, dest, dep, r))
     th.env.run(until=w + s.horizon_hours)
-    return record(s, plan, th, countries, steps, w, decision, go, closed, closure_rel)
+    return record(s, plan, th, countries, steps, w, decision, go, closed, closure_rel, buildup)
 
 
 __all__ = ["Theatre", "simulate"]

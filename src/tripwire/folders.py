@@ -1,0 +1,177 @@
+"""Read finished result folders (of ``simulate run`` and ``simulate sweep``), checked.
+
+Plots and reports read only what these classes return: they never simulate. A folder is
+opened only when its manifest says it is complete, and every file is checked against the
+SHA-256 recorded in the manifest before it is read, so a truncated or edited file is named
+instead of being half-read into a wrong figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from tripwire.results import read_table, sha256
+
+
+class FolderError(Exception):
+    """A result folder that cannot be read (the message names the folder and the file)."""
+
+
+@dataclass
+class _Folder:
+    path: Path
+    manifest: dict[str, Any]
+    _checked: set[str] = field(default_factory=set, repr=False)
+
+    def file(self, rel: str) -> Path:
+        """Path of ``rel`` inside the folder, after checking it against the manifest."""
+        if rel not in self._checked:
+            p = self.path / rel
+            expected = self.manifest.get("files", {}).get(rel)
+            if expected is None:
+                raise FolderError(f"{self.path}: {rel} is not listed in manifest.json")
+            if not p.is_file():
+                raise FolderError(f"{self.path}: {rel} is missing (listed in manifest.json)")
+            if sha256(p) != expected:
+                raise FolderError(
+                    f"{self.path}: {rel} does not match its checksum in manifest.json "
+                    "(truncated or modified after the run); re-run to regenerate it"
+                )
+            self._checked.add(rel)
+        return self.path / rel
+
+    def json(self, rel: str) -> Any:
+        return json.loads(self.file(rel).read_text())
+
+    def table(self, rel: str, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+        try:
+            return read_table(self.file(rel), columns)
+        except (OSError, pa.ArrowException) as exc:
+            raise FolderError(f"{self.path}: cannot read {rel}: {exc}") from None
+
+    def has(self, rel: str) -> bool:
+        return rel in self.manifest.get("files", {})
+
+    @property
+    def seed(self) -> int:
+        return int(self.manifest.get("seed", self.manifest.get("spec", {}).get("seed", -1)))
+
+
+@dataclass
+class RunFolder(_Folder):
+    """The folder of ``simulate FILE...``: one sub-folder per scenario."""
+
+    kind: str = "run"
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(self.manifest["scenarios"])
+
+    @property
+    def replications(self) -> int:
+        return int(self.manifest["replications"])
+
+    @cached_property
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        return {s: self.json(f"{s}/summary.json") for s in self.scenarios}
+
+    @cached_property
+    def comparisons(self) -> list[dict[str, Any]]:
+        return self.json("comparison.json") if self.has("comparison.json") else []
+
+    def sources(self, scenario: str) -> dict[str, Any]:
+        out: dict[str, Any] = self.json(f"{scenario}/sources.json")
+        return out
+
+    def replications_table(
+        self, scenario: str, columns: list[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        return self.table(f"{scenario}/replications.parquet", columns)
+
+    def posture(self, scenario: str) -> str:
+        return str(self.summaries[scenario].get("posture", scenario))
+
+
+@dataclass
+class SweepFolder(_Folder):
+    """The folder of ``simulate sweep``: points.parquet, comparison.parquet, sensitivity."""
+
+    kind: str = "sweep"
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.manifest["spec"]
+        return out
+
+    @property
+    def factors(self) -> list[str]:
+        return list(self.spec["factors"])
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(self.spec["postures"])
+
+    @property
+    def replications(self) -> int:
+        return int(self.spec["replications"])
+
+    @cached_property
+    def points(self) -> dict[str, np.ndarray]:
+        return self.table("points.parquet")
+
+    @cached_property
+    def sensitivity(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.json("sensitivity.json")
+        return out
+
+    def posture(self, scenario: str) -> str:
+        return str(self.spec["postures"][scenario].get("posture", scenario))
+
+
+def open_result(path: Path) -> RunFolder | SweepFolder:
+    """Open a complete run or sweep folder, or raise :class:`FolderError` saying why not."""
+    if not path.exists():
+        raise FolderError(f"{path}: no such folder")
+    if not path.is_dir():
+        raise FolderError(f"{path}: not a folder (give the result folder that `simulate` printed)")
+    mf = path / "manifest.json"
+    if not mf.is_file():
+        hint = (
+            "an interrupted run (only its finished chunks are in parts/)"
+            if (path / "parts").exists()
+            else "not a tripwire result folder"
+        )
+        raise FolderError(f"{path}: no manifest.json: {hint}")
+    try:
+        manifest = json.loads(mf.read_text())
+    except (OSError, ValueError) as exc:
+        raise FolderError(f"{mf}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or "files" not in manifest:
+        raise FolderError(f"{mf}: not a tripwire manifest (no 'files' checksums)")
+    if "spec" in manifest:
+        if manifest.get("status") != "complete":
+            raise FolderError(
+                f"{path}: the sweep is {manifest.get('status', 'unfinished')}; "
+                f"finish it with `simulate sweep --resume {path}`"
+            )
+        return SweepFolder(path, manifest)
+    if not manifest.get("complete"):
+        raise FolderError(f"{path}: the run did not complete")
+    return RunFolder(path, manifest)
+
+
+def finite(x: float | None) -> float:
+    """JSON null / None (a bound beyond the horizon) as NaN, for plotting."""
+    return float("nan") if x is None else float(x)
+
+
+def isnan(x: float) -> bool:
+    return isinstance(x, float) and math.isnan(x)
