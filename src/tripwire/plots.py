@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 
 from tripwire.folders import FolderError, RunFolder, SweepFolder, finite
 from tripwire.plotstyle import (
+    FORMATS,
     GREY,
     SEQUENTIAL,
     colour,
@@ -177,6 +178,7 @@ def ttr(f: RunFolder, _: Options) -> Figure:
                 body.set_facecolor(colour(i))
                 body.set_edgecolor(colour(i))
                 body.set_alpha(0.55)
+            parts["cmedians"].set_gid("medians")  # type: ignore[index]
             for key in ("cmedians", "cmins", "cmaxes", "cbars"):
                 parts[key].set_color("black")  # type: ignore[index]
                 parts[key].set_linewidth(0.8)  # type: ignore[index]
@@ -664,6 +666,7 @@ def plot(
     kinds: Sequence[str] | None = None,
     o: Options | None = None,
     out: Path | None = None,
+    formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     """Save the figures of ``kinds`` (default: all that fit) into ``out`` (default
     ``<folder>/plots``) as PNG and SVG; return the paths written."""
@@ -676,7 +679,7 @@ def plot(
         if kind in ("response", "heatmap") and (o.x or o.y or o.metric):
             stem = "-".join([kind, *(v for v in (o.metric, o.x, o.y) if v)])
         with style():
-            paths += save(fig, dest, stem.replace("/", "_"))
+            paths += save(fig, dest, stem.replace("/", "_"), formats)
     return paths
 
 

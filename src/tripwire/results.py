@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -54,8 +55,19 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+_FLAT_ARRAY = re.compile(r"\[[-+0-9.eEnulNaIfity,\s]*\]")  # arrays of numbers (or null)
+
+
+def dumps(obj: Any) -> str:
+    """Indented JSON with arrays of numbers kept on one line (curves stay readable)."""
+    text = json.dumps(obj, indent=2, default=str)
+    return _FLAT_ARRAY.sub(
+        lambda m: "[" + re.sub(r"\s+", " ", m.group(0)[1:-1]).strip() + "]", text
+    )
+
+
 def write_json(path: Path, obj: Any) -> None:
-    _atomic(path, lambda p: p.write_text(json.dumps(obj, indent=2, default=str) + "\n"))
+    _atomic(path, lambda p: p.write_text(dumps(obj) + "\n"))
 
 
 def write_bytes(path: Path, data: bytes) -> None:

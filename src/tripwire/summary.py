@@ -36,8 +36,8 @@ def _curve(times: np.ndarray, horizon: float, step: float = 6.0) -> list[list[fl
     def pick(a: np.ndarray) -> np.ndarray:  # the step function's value at each grid point
         return np.where(k > 0, a[np.maximum(k - 1, 0)], 0.0) if ev.size else np.zeros_like(grid)
 
-    return [
-        [float(g), float(p), float(lw), float(h)]
+    return [  # six decimals: far below the Monte Carlo error, and a small file
+        [float(g), round(float(p), 6), round(float(lw), 6), round(float(h), 6)]
         for g, p, lw, h in zip(grid, pick(f), pick(lo), pick(hi))
     ]
 

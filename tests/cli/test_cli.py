@@ -237,3 +237,29 @@ def test_interrupted_batch_keeps_finished_chunks(tmp_path, monkeypatch):
     assert [p.name for p in parts] == ["rep-000000000.parquet", "rep-000000010.parquet"]
     assert sum(pq.read_table(p).num_rows for p in parts) == 20
     assert not (out / "manifest.json").exists()
+
+
+def test_run_with_plot_draws_every_run_figure(tmp_path):
+    out = tmp_path / "run"
+    r = invoke(
+        "run",
+        str(SCENARIOS / "rotational.yaml"),
+        str(SCENARIOS / "brigade.yaml"),
+        "-n",
+        "12",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "-q",
+        "--plot",
+    )
+    assert r.exit_code == 0, r.output
+    for kind in ("reinforced", "ttr", "buildup", "bottlenecks"):
+        for ext in ("png", "svg"):
+            assert f"plot: {out / 'plots' / kind}.{ext}" in r.output
+            assert (out / "plots" / f"{kind}.{ext}").stat().st_size > 10_000
+    # the figures come after the manifest: the result folder itself still verifies
+    from tripwire.folders import open_result
+
+    assert open_result(out).summaries["brigade"]["buildup"]["step_hours"] == 12
