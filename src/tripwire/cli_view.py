@@ -5,6 +5,7 @@ Both read a finished folder (checked against its manifest) and never simulate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ import typer
 from tripwire.cli import app, fail, out
 from tripwire.folders import FolderError, RunFolder, SweepFolder, open_result
 from tripwire.plots import KINDS, Options, PlotError, plot
+from tripwire.plotstyle import FORMATS
 from tripwire.report import write_report
 
 FolderArg = Annotated[
@@ -32,12 +34,13 @@ def make_plots(
     kinds: list[str] | None = None,
     options: Options | None = None,
     out_dir: Path | None = None,
+    formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     """Plot ``folder`` and print the paths (shared by ``plot``, ``run --plot`` and
     ``sweep --plot``); user mistakes exit with code 2."""
     f = _open(folder)
     try:
-        paths = plot(f, kinds, options, out_dir)
+        paths = plot(f, kinds, options, out_dir, formats)
     except (PlotError, FolderError) as exc:
         raise fail(str(exc)) from None
     for p in paths:
@@ -74,12 +77,19 @@ def plot_command(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Where to write (default: FOLDER/plots).")
     ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="png and/or svg (repeatable; default: both)."),
+    ] = None,
 ) -> None:
     """Draw the figures of a result folder as PNG and SVG and print their paths."""
     for k in kind or []:
         if k not in KINDS:
             raise fail(f"unknown --kind {k!r}; choose from {', '.join(KINDS)}")
-    make_plots(folder, kind or None, Options(x=x, y=y, metric=metric), out_dir)
+    for fmt in formats or []:
+        if fmt not in FORMATS:
+            raise fail(f"unknown --format {fmt!r}; choose from {', '.join(FORMATS)}")
+    make_plots(folder, kind or None, Options(x=x, y=y, metric=metric), out_dir, formats or FORMATS)
 
 
 @app.command("report")
