@@ -263,3 +263,16 @@ def test_threshold_rejects_an_unknown_metric():
         ["threshold", BRIGADE, "--vary", "warning.days=0:30", "--target", "p_hold_lithuana>=0.9"],
     )
     assert r.exit_code == 2 and "did you mean p_hold_lithuania" in r.output
+
+
+def test_sweep_with_plot_draws_the_sweep_figures(tmp_path):
+    out = tmp_path / "s"
+    r = sweep(BRIGADE, *GRID, "-n", "6", "--workers", "1", "--out", str(out), "--plot")
+    assert r.exit_code == 0, r.output
+    for kind in ("response", "heatmap", "sensitivity"):
+        assert (out / "plots" / f"{kind}.png").stat().st_size > 10_000
+        assert (out / "plots" / f"{kind}.svg").is_file()
+    # sweeps do not record build-up trajectories (they would multiply the table's size)
+    assert not any(
+        c.startswith("buildup_") for c in pq.read_schema(out / "replications.parquet").names
+    )
