@@ -23,6 +23,7 @@ from rich.table import Table
 from tripwire import __version__
 from tripwire.loader import LoadedScenario, ScenarioError, load_scenario
 from tripwire.model import compile_plan
+from tripwire.precision import PrecisionError, half_width, next_size, parse_precision
 from tripwire.report_text import comparison_table, summary_table
 from tripwire.results import finish, new_run_dir, write_json, write_part, write_rows, write_yaml
 from tripwire.runner import run_batch, to_table
@@ -126,8 +127,24 @@ def run(
         typer.Option("--plot", help="Also draw every figure into RESULT/plots (see `plot`)."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="Sequential stopping: METRIC=H adds replications until the 95% CI half-width "
+            "of METRIC is at most H for every scenario (-n is the first stage), e.g. "
+            "p_hold_theatre=0.01 or ttr_median_theatre_h=6. Metrics: p_hold_<area>, "
+            "ttr_median_<area>_h; area: estonia, latvia, lithuania or theatre.",
+        ),
+    ] = None,
+    max_replications: Annotated[
+        int, typer.Option(min=1, help="Upper bound on replications with --precision.")
+    ] = 100_000,
 ) -> None:
     """Run a Monte Carlo batch of each scenario, print a summary and write a result folder."""
+    try:
+        goal = parse_precision(precision) if precision else None
+    except PrecisionError as exc:
+        raise fail(str(exc)) from None
     loaded = _load_all(files)
     names = [ls.scenario.name for ls in loaded]
     if len(set(names)) != len(names):
@@ -152,19 +169,49 @@ def run(
     for ls in loaded:
         compile_plan(ls.scenario)  # fail here, not in a worker
     started = dt.datetime.now(dt.UTC)
-    with progress_bar(n * len(loaded), quiet) as tick:
+    scenarios = [ls.scenario for ls in loaded]
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    stages: list[dict[str, Any]] = []
+    done, target = 0, min(n, max_replications) if goal else n
+    while True:
+        with progress_bar((target - done) * len(loaded), quiet) as tick:
 
-        def on_chunk(chunk: Any, rows: list[dict[str, Any]]) -> None:
-            write_part(run_dir, chunk.scenario, chunk.start, rows)
-            tick(len(rows))
+            def on_chunk(chunk: Any, part: list[dict[str, Any]]) -> None:
+                write_part(run_dir, chunk.scenario, chunk.start, part)
+                tick(len(part))
 
-        try:
-            rows = run_batch(
-                [ls.scenario for ls in loaded], n, root, workers, on_chunk, buildup=True
+            try:
+                stage = run_batch(
+                    scenarios, target, root, workers, on_chunk, buildup=True, first=done
+                )
+            except KeyboardInterrupt:
+                err.print(f"interrupted: finished chunks are kept in {run_dir / 'parts'}")
+                raise typer.Exit(130) from None
+        for name in names:
+            rows[name].extend(stage[name])
+        done = target
+        if goal is None:
+            break
+        widths = {
+            sc.name: half_width(
+                to_table(rows[sc.name]), goal, sc.horizon_hours, sc.checkpoints_hours
             )
-        except KeyboardInterrupt:
-            err.print(f"interrupted: finished chunks are kept in {run_dir / 'parts'}")
-            raise typer.Exit(130) from None
+            for sc in scenarios
+        }
+        widest = max(widths.values())
+        stages.append({"replications": done, "half_width": widths})
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in widths.items())
+        err.print(f"precision: {done} replications, half-width of {goal.metric}: {shown}")
+        if widest <= goal.half_width:
+            break
+        if done >= max_replications:
+            err.print(
+                f"[bold yellow]warning[/]: {goal} not reached within --max-replications "
+                f"{max_replications} (widest half-width {widest:.4g})"
+            )
+            break
+        target = next_size(done, widest, goal, max_replications)
+    n = done
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
     tables, summaries = {}, {}
     for ls in loaded:
@@ -205,6 +252,18 @@ def run(
             "workers": workers,
             "seeding": "numpy SeedSequence(seed).spawn(replications)[i] for replication i, "
             "shared by every scenario (common random numbers)",
+            **(
+                {
+                    "precision": {
+                        "metric": goal.metric,
+                        "half_width": goal.half_width,
+                        "max_replications": max_replications,
+                        "stages": stages,
+                    }
+                }
+                if goal
+                else {}
+            ),
             "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
         },
     )

@@ -67,12 +67,18 @@ def chunk_size(replications: int, workers: int) -> int:
 
 
 def make_chunks(
-    scenarios: Sequence[Scenario], replications: int, seed: int, size: int, buildup: bool = False
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    size: int,
+    buildup: bool = False,
+    first: int = 0,
 ) -> list[Chunk]:
+    """Chunks of replications ``first .. replications - 1`` of every scenario."""
     out = []
     for s in scenarios:
         spec = s.model_dump_json(by_alias=True)
-        for start in range(0, replications, size):
+        for start in range(first, replications, size):
             stop = min(start + size, replications)
             out.append(Chunk(s.name, spec, seed, start, stop, buildup))
     return out
@@ -98,10 +104,12 @@ def run_batch(
     workers: int = 1,
     on_chunk: Callable[[Chunk, list[Row]], None] | None = None,
     buildup: bool = False,
+    first: int = 0,
 ) -> dict[str, list[Row]]:
-    """Run ``replications`` of every scenario; return rows per scenario in replication order."""
-    size = chunk_size(replications, workers)
-    chunks = make_chunks(scenarios, replications, seed, size, buildup)
+    """Run replications ``first .. replications - 1`` of every scenario; return rows per
+    scenario in replication order (a later stage of a sequential run starts at ``first``)."""
+    size = chunk_size(replications - first, workers)
+    chunks = make_chunks(scenarios, replications, seed, size, buildup, first)
     rows: dict[str, list[Row]] = {s.name: [] for s in scenarios}
     for chunk, part in execute(chunks, workers):
         rows[chunk.scenario].extend(part)

@@ -47,6 +47,7 @@ class _Crossing:
 
     remaining: int  # loads not yet dispatched
     done: simpy.Event  # succeeds when the last load is dispatched
+    t0: float  # when the loads joined the queue
     started: int = 0
     first_start: float = INF
     last_end: float = 0.0
@@ -54,9 +55,19 @@ class _Crossing:
 
 @dataclass
 class LinkStats:
+    """Use of one link. ``waits``: each crossing's wait for its first channel (reported).
+    The rest is queueing book-keeping for the verification checks (Little's law):
+    ``load_wait`` sums every dispatched load's wait, ``withdrawn_wait`` the time waited by
+    loads withdrawn at a corridor cut, ``backlog_area`` the integral of the number of loads
+    waiting over time (up to ``backlog_since``)."""
+
     loads: int = 0
     troops: float = 0.0
     waits: list[float] = field(default_factory=list)
+    load_wait: float = 0.0
+    withdrawn_wait: float = 0.0
+    backlog_area: float = 0.0
+    backlog_since: float = 0.0
 
 
 class Theatre:
@@ -115,8 +126,8 @@ class Theatre:
         if res is None:  # unlimited capacity: every load starts at once
             started, first, last_end = n, t0, t0 + service
         else:
-            c = _Crossing(remaining=n, done=env.event())
-            self.backlog[idx] += n
+            c = _Crossing(remaining=n, done=env.event(), t0=t0)
+            self._queue(idx, n)
             for _ in range(min(n, int(res.capacity))):
                 env.process(self._worker(res, c, service, cutoff, idx))
             if cutoff < INF and self.closed_event is not None:
@@ -124,7 +135,8 @@ class Theatre:
             else:
                 yield c.done
             if c.remaining:  # the cut came first: withdraw the loads not yet dispatched
-                self.backlog[idx] -= c.remaining
+                self.stats[idx].withdrawn_wait += c.remaining * (env.now - t0)
+                self._queue(idx, -c.remaining)
                 c.remaining = 0
             started, first, last_end = c.started, c.first_start, c.last_end
         if started:
@@ -133,6 +145,13 @@ class Theatre:
             st.troops += troops * started / n
             st.waits.append(first - t0)
         return started, n, last_end + transit
+
+    def _queue(self, idx: int, delta: int) -> None:
+        """Change the number of loads waiting on link ``idx``, integrating it over time."""
+        st = self.stats[idx]
+        st.backlog_area += self.backlog[idx] * (self.env.now - st.backlog_since)
+        st.backlog_since = self.env.now
+        self.backlog[idx] += delta
 
     def _worker(
         self, res: simpy.Resource, c: _Crossing, service: float, cutoff: float, idx: int
@@ -152,7 +171,8 @@ class Theatre:
                 if c.started == 0:
                     c.first_start = env.now
                 c.remaining -= 1
-                self.backlog[idx] -= 1
+                self._queue(idx, -1)
+                self.stats[idx].load_wait += env.now - c.t0
                 c.started += 1
                 c.last_end = max(c.last_end, env.now + service)
                 if c.remaining == 0:
@@ -267,9 +287,23 @@ class Theatre:
         self.ready.append((country, env.now, f.troops))
 
 
-def simulate(plan: Plan, child: np.random.SeedSequence, buildup: bool = False) -> dict[str, Any]:
-    """Run one replication from its seed and return its flat record (with each country's
-    strength on the build-up grid when ``buildup``; the other columns do not change)."""
+@dataclass
+class Replication:
+    """One replication as played: the theatre after the horizon and the draws behind it."""
+
+    theatre: Theatre
+    countries: dict[str, CountryDraw]
+    steps: Any
+    warning: float
+    decision: float
+    go: float
+    closed: bool
+    closure_rel: float
+
+
+def play(plan: Plan, child: np.random.SeedSequence) -> Replication:
+    """Draw one replication's clock, corridor, forces and readiness from its seed and run
+    the theatre to the horizon."""
     s = plan.scenario
     clock = stream(child, "clock")
     u = clock.random(3)
@@ -297,7 +331,26 @@ def simulate(plan: Plan, child: np.random.SeedSequence, buildup: bool = False) -
     for f, r, dest, dep in zip(plan.formations, rngs, dests, departs):
         th.env.process(th.formation(f, dest, dep, r))
     th.env.run(until=w + s.horizon_hours)
-    return record(s, plan, th, countries, steps, w, decision, go, closed, closure_rel, buildup)
+    return Replication(th, countries, steps, w, decision, go, closed, closure_rel)
 
 
-__all__ = ["Theatre", "simulate"]
+def simulate(plan: Plan, child: np.random.SeedSequence, buildup: bool = False) -> dict[str, Any]:
+    """Run one replication from its seed and return its flat record (with each country's
+    strength on the build-up grid when ``buildup``; the other columns do not change)."""
+    r = play(plan, child)
+    return record(
+        plan.scenario,
+        plan,
+        r.theatre,
+        r.countries,
+        r.steps,
+        r.warning,
+        r.decision,
+        r.go,
+        r.closed,
+        r.closure_rel,
+        buildup,
+    )
+
+
+__all__ = ["Replication", "Theatre", "play", "simulate"]

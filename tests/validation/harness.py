@@ -1,0 +1,73 @@
+"""Drive tripwire's own link code (``Theatre.cross`` / ``Theatre.move`` on SimPy resources)
+with a Poisson stream of single-load formations, for the queueing-theory checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tests.conftest import link, mini
+from tripwire.model import compile_plan
+from tripwire.model.theatre import Theatre
+from tripwire.scenario import Scenario
+
+
+def tandem_plan(links: list[dict[str, Any]]) -> Any:
+    """A plan whose network is origin -> n1 -> ... -> lt, one link per entry of ``links``
+    (each a dict of channels, service_hours, transit_hours)."""
+    nodes = ["origin"] + [f"n{k}" for k in range(1, len(links))] + ["lt"]
+    data = mini()
+    data["network"]["nodes"].update({n: {"kind": "staging"} for n in nodes[1:-1]})
+    data["network"]["links"] = [
+        link(f"l{k}", nodes[k], nodes[k + 1], **spec) for k, spec in enumerate(links)
+    ] + data["network"]["links"][1:]
+    return compile_plan(Scenario.model_validate(data))
+
+
+@dataclass
+class Stream:
+    arrivals: np.ndarray  # hours
+    waits: np.ndarray  # wait for a channel on the first link, per formation in arrival order
+    in_system: np.ndarray  # arrival at the last node minus arrival at the first
+    theatre: Theatre
+
+
+def poisson_stream(plan: Any, rate: float, n: int, seed: int) -> Stream:
+    """``n`` formations of one load (100 troops) arriving as a Poisson process of ``rate``
+    per hour at the origin, each moved to ``lt`` by the model's own movement code; run
+    until every queue is empty."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1 / rate, n))
+    th = Theatre(plan, math.inf)
+    env = th.env
+    done = np.full(n, np.nan)
+    modes = frozenset({"rail", "road", "sea", "air"})
+
+    def one(k: int, r: np.random.Generator):  # type: ignore[no-untyped-def]
+        yield env.timeout(arrivals[k] - env.now)
+        done[k] = yield from th.move(100.0, 0.0, "origin", "lt", modes, r)
+
+    children = np.random.SeedSequence(seed).spawn(n)
+    for k in range(n):
+        env.process(one(k, np.random.default_rng(children[k])))
+    env.run()
+    for idx in range(len(plan.links)):  # close the queue-length integrals
+        th._queue(idx, 0)
+    # single-load formations on a FIFO link are dispatched in arrival order, so the k-th
+    # recorded wait is the k-th arrival's
+    waits = np.array(th.stats[0].waits)
+    assert waits.size == n
+    return Stream(arrivals, waits, done - arrivals, th)
+
+
+def erlang_c_wait(rate: float, mean_service: float, c: int) -> float:
+    """Mean wait in queue of an M/M/c queue (Erlang C)."""
+    a = rate * mean_service
+    if a >= c:
+        return math.inf
+    top = a**c / math.factorial(c) * c / (c - a)
+    p_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+    return p_wait * mean_service / (c - a)
