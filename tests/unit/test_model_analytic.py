@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import link, mini, run_one
 
+# verification checks of docs/validation.md (fast: they also run in the default suite)
+pytestmark = pytest.mark.validation
+
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 7])
 @pytest.mark.parametrize("loads", [1, 5, 10])
