@@ -9,7 +9,6 @@ instead of being half-read into a wrong figure.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -172,6 +171,3 @@ def finite(x: float | None) -> float:
     """JSON null / None (a bound beyond the horizon) as NaN, for plotting."""
     return float("nan") if x is None else float(x)
 
-
-def isnan(x: float) -> bool:
-    return isinstance(x, float) and math.isnan(x)

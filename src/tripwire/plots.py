@@ -61,8 +61,9 @@ def _footer(fig: Figure, f: RunFolder | SweepFolder) -> None:
 # --------------------------------------------------------------------------- runs
 
 
-def _days(hours: np.ndarray | float) -> Any:
-    return np.asarray(hours, dtype=float) / 24.0 if not isinstance(hours, float) else hours / 24
+def _days(hours: Any) -> Any:
+    """Hours (a number or an array) in days."""
+    return np.asarray(hours, dtype=float) / 24.0
 
 
 def _window_days(f: RunFolder) -> float:
