@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -25,9 +26,19 @@ from tripwire.loader import LoadedScenario, ScenarioError, load_scenario
 from tripwire.model import compile_plan
 from tripwire.precision import PrecisionError, half_width, next_size, parse_precision
 from tripwire.report_text import comparison_table, summary_table
-from tripwire.results import finish, new_run_dir, write_json, write_part, write_rows, write_yaml
-from tripwire.runner import run_batch, to_table
-from tripwire.summary import compare, summarise
+from tripwire.results import (
+    ParquetColumns,
+    consolidate,
+    finish,
+    new_run_dir,
+    part_files,
+    read_table,
+    write_json,
+    write_part,
+    write_yaml,
+)
+from tripwire.runner import run_batch
+from tripwire.summary import OUTCOME_COLUMNS, compare, summarise
 
 app = typer.Typer(
     add_completion=False,
@@ -170,7 +181,6 @@ def run(
         compile_plan(ls.scenario)  # fail here, not in a worker
     started = dt.datetime.now(dt.UTC)
     scenarios = [ls.scenario for ls in loaded]
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     stages: list[dict[str, Any]] = []
     done, target = 0, min(n, max_replications) if goal else n
     while True:
@@ -180,21 +190,26 @@ def run(
                 write_part(run_dir, chunk.scenario, chunk.start, part)
                 tick(len(part))
 
-            try:
-                stage = run_batch(
-                    scenarios, target, root, workers, on_chunk, buildup=True, first=done
+            try:  # rows go to parts on disk only: memory stays flat however many
+                run_batch(
+                    scenarios,
+                    target,
+                    root,
+                    workers,
+                    on_chunk,
+                    buildup=True,
+                    first=done,
+                    keep=False,
                 )
             except KeyboardInterrupt:
                 err.print(f"interrupted: finished chunks are kept in {run_dir / 'parts'}")
                 raise typer.Exit(130) from None
-        for name in names:
-            rows[name].extend(stage[name])
         done = target
         if goal is None:
             break
         widths = {
             sc.name: half_width(
-                to_table(rows[sc.name]), goal, sc.horizon_hours, sc.checkpoints_hours
+                _outcomes(run_dir, sc.name), goal, sc.horizon_hours, sc.checkpoints_hours
             )
             for sc in scenarios
         }
@@ -217,8 +232,8 @@ def run(
     for ls in loaded:
         s = ls.scenario
         d = run_dir / s.name
-        write_rows(d / "replications.parquet", rows[s.name])
-        tables[s.name] = to_table(rows[s.name])
+        consolidate(part_files(run_dir, s.name), d / "replications.parquet")
+        tables[s.name] = ParquetColumns(d / "replications.parquet")
         meta = {
             "scenario": s.name,
             "posture": s.posture,
@@ -276,6 +291,12 @@ def run(
         from tripwire.cli_view import make_plots
 
         make_plots(run_dir)
+
+
+def _outcomes(run_dir: Path, scenario: str) -> dict[str, Any]:
+    """The outcome columns of a scenario's finished parts (for the precision check)."""
+    tables = [read_table(p, OUTCOME_COLUMNS) for p in part_files(run_dir, scenario)]
+    return {k: np.concatenate([t[k] for t in tables]) for k in OUTCOME_COLUMNS}
 
 
 def _sources(ls: LoadedScenario) -> dict[str, Any]:

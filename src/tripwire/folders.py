@@ -170,4 +170,3 @@ def open_result(path: Path) -> RunFolder | SweepFolder:
 def finite(x: float | None) -> float:
     """JSON null / None (a bound beyond the horizon) as NaN, for plotting."""
     return float("nan") if x is None else float(x)
-

@@ -160,9 +160,14 @@ def difference_of_medians(
     n = a.size
     point = _diff(np.median(b), np.median(a))
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    ma = np.median(a[idx], axis=1)
-    mb = np.median(b[idx], axis=1)
+    # resampled in blocks of rows (the same draws as one call), so memory stays bounded
+    block = max(1, min(resamples, 2_000_000 // max(n, 1)))
+    ma, mb = np.empty(resamples), np.empty(resamples)
+    for start in range(0, resamples, block):
+        stop = min(start + block, resamples)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        ma[start:stop] = np.median(a[idx], axis=1)
+        mb[start:stop] = np.median(b[idx], axis=1)
     with np.errstate(invalid="ignore"):
         d = mb - ma
     d = d[~(np.isinf(ma) & np.isinf(mb))]

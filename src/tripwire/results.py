@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,75 @@ def new_run_dir(base: Path, label: str, now: dt.datetime | None = None) -> Path:
 
 def write_part(run: Path, scenario: str, start: int, rows: Sequence[Mapping[str, Any]]) -> None:
     write_rows(run / "parts" / scenario / f"rep-{start:09d}.parquet", rows)
+
+
+def part_files(run: Path, scenario: str) -> list[Path]:
+    """A scenario's finished chunk parts, in replication order."""
+    return sorted((run / "parts" / scenario).glob("rep-*.parquet"))
+
+
+ROW_GROUP = 10_000  # rows per row group when parts are joined
+
+
+def consolidate(parts: Sequence[Path], dest: Path) -> int:
+    """Join chunk parts (in order) into one Parquet file, streaming: memory holds about one
+    row group, whatever the number of replications. Returns the number of rows."""
+    schema = pq.read_schema(parts[0])
+    for other in map(pq.read_schema, parts[1:]):
+        if other != schema:
+            schema = pa.unify_schemas([schema, other])
+    rows = 0
+
+    def write(tmp: Path) -> None:
+        nonlocal rows
+        buffer: list[pa.Table] = []
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for part in parts:
+                t = pq.read_table(part)
+                buffer.append(t.select(schema.names).cast(schema))
+                rows += t.num_rows
+                if sum(b.num_rows for b in buffer) >= ROW_GROUP:
+                    writer.write_table(pa.concat_tables(buffer), row_group_size=ROW_GROUP)
+                    buffer.clear()
+            if buffer:
+                writer.write_table(pa.concat_tables(buffer), row_group_size=ROW_GROUP)
+
+    _atomic(dest, write)
+    return rows
+
+
+class ParquetColumns(Mapping[str, np.ndarray]):
+    """A Parquet file read a column at a time (the table form the summaries take), so that
+    summarising 10^5 replications holds a few columns, not the whole table."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.names = pq.read_schema(path).names
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.names:
+            raise KeyError(name)
+        if name not in self._cache:
+            if len(self._cache) >= 8:  # keep the few most recent columns
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[name] = read_table(self.path, [name])[name]
+        return self._cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def block(self, name: str, g0: int, g1: int) -> np.ndarray:
+        """Elements ``g0 .. g1 - 1`` of every row of a list column, one row group at a time."""
+        out = []
+        for batch in pq.ParquetFile(self.path).iter_batches(columns=[name]):
+            col = batch.column(0)
+            flat = col.flatten().to_numpy(zero_copy_only=False)
+            out.append(flat.reshape(len(col), -1)[:, g0:g1].copy())
+        return np.concatenate(out)
 
 
 def finish(run: Path, manifest: dict[str, Any]) -> None:

@@ -105,14 +105,18 @@ def run_batch(
     on_chunk: Callable[[Chunk, list[Row]], None] | None = None,
     buildup: bool = False,
     first: int = 0,
+    keep: bool = True,
 ) -> dict[str, list[Row]]:
     """Run replications ``first .. replications - 1`` of every scenario; return rows per
-    scenario in replication order (a later stage of a sequential run starts at ``first``)."""
+    scenario in replication order (a later stage of a sequential run starts at ``first``).
+    With ``keep=False`` rows only go to ``on_chunk`` (which writes them) and the lists stay
+    empty, so memory does not grow with the batch."""
     size = chunk_size(replications - first, workers)
     chunks = make_chunks(scenarios, replications, seed, size, buildup, first)
     rows: dict[str, list[Row]] = {s.name: [] for s in scenarios}
     for chunk, part in execute(chunks, workers):
-        rows[chunk.scenario].extend(part)
+        if keep:
+            rows[chunk.scenario].extend(part)
         if on_chunk is not None:
             on_chunk(chunk, part)
     for name in rows:

@@ -17,6 +17,10 @@ from tripwire.scenario import COUNTRIES
 
 Table = Mapping[str, np.ndarray]
 AREAS: tuple[str, ...] = (*COUNTRIES, "theatre")
+# the columns point metrics and paired comparisons need (a small part of a row)
+OUTCOME_COLUMNS = ["replication", "seed"] + [
+    f"{k}_{a}{s}" for a in AREAS for k, s in (("ttr", "_h"), ("censored", ""), ("beat_fa", ""))
+]
 
 
 def censored_times(table: Table, area: str) -> np.ndarray:
@@ -111,14 +115,22 @@ def summarise(
 
 def _buildup(table: Table, meta: Mapping[str, Any]) -> dict[str, Any] | None:
     """Quantile bands of each country's combat-ready strength on the build-up grid, and of
-    its required strength (which varies by replication when the threat is drawn)."""
+    its required strength (which varies by replication when the threat is drawn).
+
+    The grid is read a block of points at a time (``table.block`` when the table is a
+    Parquet file), so memory does not grow with the grid times the replications."""
     if "buildup_step_hours" not in meta or f"buildup_{COUNTRIES[0]}" not in table:
         return None
     step = float(meta["buildup_step_hours"])
+    points = int(math.floor(float(meta["horizon_hours"]) / step + 1e-9)) + 1
     out: dict[str, Any] = {"step_hours": step, "countries": {}}
     for c in COUNTRIES:
-        traj = np.asarray(table[f"buildup_{c}"], dtype=float)
-        q = np.quantile(traj, [0.1, 0.5, 0.9], axis=0)
+        q = np.empty((3, points))
+        for g0 in range(0, points, BUILDUP_BLOCK):
+            g1 = min(g0 + BUILDUP_BLOCK, points)
+            q[:, g0:g1] = np.quantile(
+                _block(table, f"buildup_{c}", g0, g1), [0.1, 0.5, 0.9], axis=0
+            )
         req = np.asarray(table[f"required_{c}"], dtype=float)
         out["countries"][c] = {
             "p10": [round(float(v), 1) for v in q[0]],
@@ -130,8 +142,19 @@ def _buildup(table: Table, meta: Mapping[str, Any]) -> dict[str, Any] | None:
                 "p90": float(np.quantile(req, 0.9)),
             },
         }
-    out["hours"] = [float(k * step) for k in range(traj.shape[1])]
+    out["hours"] = [float(k * step) for k in range(points)]
     return out
+
+
+BUILDUP_BLOCK = 16  # grid points per pass
+
+
+def _block(table: Table, column: str, g0: int, g1: int) -> np.ndarray:
+    """Grid points ``g0 .. g1 - 1`` of a trajectory column, as float (replications x points)."""
+    reader = getattr(table, "block", None)
+    if reader is not None:
+        return np.asarray(reader(column, g0, g1), dtype=float)
+    return np.asarray(table[column], dtype=float)[:, g0:g1]
 
 
 def _nanmax(x: np.ndarray) -> float | None:

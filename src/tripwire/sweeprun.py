@@ -38,7 +38,7 @@ from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
 from tripwire.results import checksums, read_table, write_json, write_rows
 from tripwire.runner import Chunk, Row, run_chunk
-from tripwire.summary import AREAS, censored_times, point_metrics
+from tripwire.summary import AREAS, OUTCOME_COLUMNS, censored_times, point_metrics
 from tripwire.sweep import Design, Factor, SweepError, make_design, resolve_path, with_values
 
 
@@ -302,7 +302,7 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
             t = t.select(schema.names).cast(schema)
             buffer.append(t)
             drain(writer)
-            group.append({c: t.column(c).to_numpy(zero_copy_only=False) for c in SUMMARY_COLUMNS})
+            group.append({c: t.column(c).to_numpy(zero_copy_only=False) for c in OUTCOME_COLUMNS})
         drain(writer, force=True)
         if key is not None:
             flush(*key)
@@ -316,14 +316,11 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
 
 
 ROW_GROUP = 5_000  # rows per row group of replications.parquet (bounds finalize memory)
-SUMMARY_COLUMNS = ["replication", "seed"] + [
-    f"{k}_{a}{s}" for a in AREAS for k, s in (("ttr", "_h"), ("censored", ""), ("beat_fa", ""))
-]
 
 
 def _concat(paths: Sequence[Path]) -> dict[str, np.ndarray]:
     """One point's replications, only the columns summaries need (memory stays small)."""
-    tables = [read_table(p, SUMMARY_COLUMNS) for p in paths]
+    tables = [read_table(p, OUTCOME_COLUMNS) for p in paths]
     return {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
 
 
