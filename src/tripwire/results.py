@@ -32,6 +32,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+# Arrow's default pool (mimalloc) keeps freed memory for reuse, so a process that once read
+# a large column stays large; the system allocator returns it (measured: 362 -> 290 MB peak
+# for 10^4 replications, benchmarks/RESULTS.md)
+pa.set_memory_pool(pa.system_memory_pool())
+
 
 def _umask() -> int:
     mask = os.umask(0o022)
@@ -91,7 +96,10 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 def read_table(path: Path, columns: list[str] | None = None) -> dict[str, np.ndarray]:
     """A Parquet table (or some of its columns) as columns of numpy arrays; a column of
     equal-length lists (a build-up trajectory per row) becomes a 2-D array."""
-    t = pq.read_table(path, columns=columns)
+    return _as_numpy(pq.read_table(path, columns=columns))
+
+
+def _as_numpy(t: pa.Table) -> dict[str, np.ndarray]:
     out = {}
     for name in t.column_names:
         col = t.column(name)
@@ -137,7 +145,7 @@ def part_files(run: Path, scenario: str) -> list[Path]:
     return sorted((run / "parts" / scenario).glob("rep-*.parquet"))
 
 
-ROW_GROUP = 10_000  # rows per row group when parts are joined
+ROW_GROUP = 2_000  # rows per row group when parts are joined (bounds the buffer)
 
 
 def consolidate(parts: Sequence[Path], dest: Path) -> int:
@@ -154,7 +162,7 @@ def consolidate(parts: Sequence[Path], dest: Path) -> int:
         buffer: list[pa.Table] = []
         with pq.ParquetWriter(tmp, schema) as writer:
             for part in parts:
-                t = pq.read_table(part)
+                t = pq.read_table(part, use_threads=False)
                 buffer.append(t.select(schema.names).cast(schema))
                 rows += t.num_rows
                 if sum(b.num_rows for b in buffer) >= ROW_GROUP:
@@ -173,7 +181,8 @@ class ParquetColumns(Mapping[str, np.ndarray]):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.names = pq.read_schema(path).names
+        self.file = pq.ParquetFile(path)  # one reader, reused (a reader per read grows memory)
+        self.names = self.file.schema_arrow.names
         self._cache: dict[str, np.ndarray] = {}
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -182,8 +191,11 @@ class ParquetColumns(Mapping[str, np.ndarray]):
         if name not in self._cache:
             if len(self._cache) >= 8:  # keep the few most recent columns
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[name] = read_table(self.path, [name])[name]
+            self._cache[name] = _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
         return self._cache[name]
+
+    def __contains__(self, name: object) -> bool:  # without reading the column
+        return name in self.names
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)
@@ -194,8 +206,9 @@ class ParquetColumns(Mapping[str, np.ndarray]):
     def block(self, name: str, g0: int, g1: int) -> np.ndarray:
         """Elements ``g0 .. g1 - 1`` of every row of a list column, one row group at a time."""
         out = []
-        for batch in pq.ParquetFile(self.path).iter_batches(columns=[name]):
-            col = batch.column(0)
+        for i in range(self.file.num_row_groups):  # small reads: the allocator reuses them
+            group = self.file.read_row_group(i, columns=[name], use_threads=False)
+            col = group.column(0).combine_chunks()
             flat = col.flatten().to_numpy(zero_copy_only=False)
             out.append(flat.reshape(len(col), -1)[:, g0:g1].copy())
         return np.concatenate(out)
