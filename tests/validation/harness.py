@@ -41,7 +41,7 @@ def poisson_stream(plan: Any, rate: float, n: int, seed: int) -> Stream:
     until every queue is empty."""
     rng = np.random.default_rng(seed)
     arrivals = np.cumsum(rng.exponential(1 / rate, n))
-    th = Theatre(plan, math.inf)
+    th = Theatre(plan, math.inf, audit=True)
     env = th.env
     done = np.full(n, np.nan)
     modes = frozenset({"rail", "road", "sea", "air"})

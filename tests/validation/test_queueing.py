@@ -65,7 +65,7 @@ def test_littles_law_on_every_link_of_the_theatre(scenario):
     plan = compile_plan(s)
     checked = 0
     for rep in range(4):
-        r = play(plan, replication_seed(20261123, rep))
+        r = play(plan, replication_seed(20261123, rep), audit=True)
         th = r.theatre
         th.env.run()  # drain every queue past the horizon
         for idx, st in enumerate(th.stats):

@@ -56,7 +56,8 @@ class _Crossing:
 @dataclass
 class LinkStats:
     """Use of one link. ``waits``: each crossing's wait for its first channel (reported).
-    The rest is queueing book-keeping for the verification checks (Little's law):
+    The rest is queueing book-keeping for the verification checks (Little's law), kept only
+    when the theatre audits:
     ``load_wait`` sums every dispatched load's wait, ``withdrawn_wait`` the time waited by
     loads withdrawn at a corridor cut, ``backlog_area`` the integral of the number of loads
     waiting over time (up to ``backlog_since``)."""
@@ -73,8 +74,9 @@ class LinkStats:
 class Theatre:
     """The SimPy side of one replication."""
 
-    def __init__(self, plan: Plan, closure: float) -> None:
+    def __init__(self, plan: Plan, closure: float, audit: bool = False) -> None:
         self.plan = plan
+        self.audit = audit  # keep the queueing book-keeping of LinkStats (verification)
         self.env = simpy.Environment()
         self.closure = closure  # sim time the corridor links close (inf: never)
         self.closed_event = self.env.timeout(closure) if closure < INF else None
@@ -135,7 +137,8 @@ class Theatre:
             else:
                 yield c.done
             if c.remaining:  # the cut came first: withdraw the loads not yet dispatched
-                self.stats[idx].withdrawn_wait += c.remaining * (env.now - t0)
+                if self.audit:
+                    self.stats[idx].withdrawn_wait += c.remaining * (env.now - t0)
                 self._queue(idx, -c.remaining)
                 c.remaining = 0
             started, first, last_end = c.started, c.first_start, c.last_end
@@ -147,10 +150,12 @@ class Theatre:
         return started, n, last_end + transit
 
     def _queue(self, idx: int, delta: int) -> None:
-        """Change the number of loads waiting on link ``idx``, integrating it over time."""
-        st = self.stats[idx]
-        st.backlog_area += self.backlog[idx] * (self.env.now - st.backlog_since)
-        st.backlog_since = self.env.now
+        """Change the number of loads waiting on link ``idx`` (integrated over time when
+        auditing)."""
+        if self.audit:
+            st = self.stats[idx]
+            st.backlog_area += self.backlog[idx] * (self.env.now - st.backlog_since)
+            st.backlog_since = self.env.now
         self.backlog[idx] += delta
 
     def _worker(
@@ -168,16 +173,20 @@ class Theatre:
                 yield req | self.closed_event
             else:
                 yield req
-            # the hot loop: one pass per load (the book-keeping of _queue written inline)
-            while c.remaining and env.now < cutoff:
+            # the hot loop: one pass per load
+            audit = self.audit
+            while c.remaining:
                 now = env.now
+                if now >= cutoff:
+                    break
                 if c.started == 0:
                     c.first_start = now
                 c.remaining -= 1
-                st.backlog_area += backlog[idx] * (now - st.backlog_since)
-                st.backlog_since = now
+                if audit:  # the book-keeping of _queue, written inline
+                    st.backlog_area += backlog[idx] * (now - st.backlog_since)
+                    st.backlog_since = now
+                    st.load_wait += now - c.t0
                 backlog[idx] -= 1
-                st.load_wait += now - c.t0
                 c.started += 1
                 c.last_end = now + service  # loads of a crossing end in dispatch order
                 if c.remaining == 0:
@@ -306,9 +315,10 @@ class Replication:
     closure_rel: float
 
 
-def play(plan: Plan, child: np.random.SeedSequence) -> Replication:
+def play(plan: Plan, child: np.random.SeedSequence, audit: bool = False) -> Replication:
     """Draw one replication's clock, corridor, forces and readiness from its seed and run
-    the theatre to the horizon."""
+    the theatre to the horizon (``audit``: keep the queueing book-keeping, for the
+    verification checks; it does not change the replication)."""
     s = plan.scenario
     clock = stream(child, "clock")
     u = clock.random(3)
@@ -332,7 +342,7 @@ def play(plan: Plan, child: np.random.SeedSequence) -> Replication:
     eta = [d + plan.planning_hours[k] for k, d in enumerate(departs)]
     dests = allocate(plan.formations, eta, countries, steps, s.allocation_priority)
 
-    th = Theatre(plan, closure)
+    th = Theatre(plan, closure, audit)
     for f, r, dest, dep in zip(plan.formations, rngs, dests, departs):
         th.env.process(th.formation(f, dest, dep, r))
     th.env.run(until=w + s.horizon_hours)
