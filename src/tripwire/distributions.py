@@ -68,6 +68,10 @@ class Fixed(_Dist):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), self.value, dtype=float)
 
+    def draw(self, rng: np.random.Generator) -> float:  # the scalar path of ppf
+        rng.random()
+        return self.value
+
     @property
     def mean(self) -> float:
         return self.value
@@ -92,6 +96,9 @@ class Uniform(_Dist):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.low_ + (self.high - self.low_) * u
+
+    def draw(self, rng: np.random.Generator) -> float:  # ppf's arithmetic, on a float
+        return self.low_ + (self.high - self.low_) * rng.random()
 
     @property
     def mean(self) -> float:
@@ -126,6 +133,15 @@ class Triangular(_Dist):
         left = a + np.sqrt(u * (b - a) * (c - a))
         right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
         return np.where(u < fc, left, right)
+
+    def draw(self, rng: np.random.Generator) -> float:  # ppf's arithmetic, on a float
+        u = rng.random()
+        a, c, b = self.low_, self.mode, self.high
+        if b == a:
+            return a
+        if u < (c - a) / (b - a):
+            return a + math.sqrt(u * (b - a) * (c - a))
+        return b - math.sqrt((1.0 - u) * (b - a) * (b - c))
 
     @property
     def mean(self) -> float:

@@ -52,6 +52,7 @@ class Router:
         for e in self.edges:
             self._out.setdefault(e.src, []).append(e)
         self.table = cache(self._table)
+        self.candidates = cache(self._candidates)
 
     def _table(
         self, dest: str, modes: frozenset[str], corridor_open: bool
@@ -83,23 +84,24 @@ class Router:
         """The first link of the fastest open path from ``node`` to ``dest``, or None."""
         return self.table(dest, modes, corridor_open)[0].get(node)
 
-    def candidates(
+    def _candidates(
         self, node: str, dest: str, modes: frozenset[str], corridor_open: bool
-    ) -> list[tuple[Edge, float]]:
+    ) -> tuple[tuple[Edge, float], ...]:
         """Outgoing links of ``node`` that bring a formation closer to ``dest`` (strictly, so
-        no route can loop), each with the static hours from its far end to ``dest``."""
+        no route can loop), each with the static hours from its far end to ``dest``
+        (``candidates``: cached per arguments, like ``table``)."""
         best = self.table(dest, modes, corridor_open)[1]
         here = best.get(node)
         if here is None:
-            return []
-        return [
+            return ()
+        return tuple(
             (e, best[e.dst])
             for e in self._out.get(node, ())
             if e.dst in best
             and best[e.dst] < here
             and e.mode in modes
             and (corridor_open or not e.corridor)
-        ]
+        )
 
     def path(
         self, node: str, dest: str, modes: frozenset[str], corridor_open: bool = True

@@ -118,16 +118,19 @@ def _buildup(table: Table, meta: Mapping[str, Any]) -> dict[str, Any] | None:
     its required strength (which varies by replication when the threat is drawn).
 
     The grid is read a block of points at a time (``table.block`` when the table is a
-    Parquet file), so memory does not grow with the grid times the replications."""
+    Parquet file), at most ``BUILDUP_CELLS`` values per block, so memory does not grow with
+    the grid times the replications (each point's quantiles are computed alone, so the
+    block size does not change them)."""
     if "buildup_step_hours" not in meta or f"buildup_{COUNTRIES[0]}" not in table:
         return None
     step = float(meta["buildup_step_hours"])
     points = int(math.floor(float(meta["horizon_hours"]) / step + 1e-9)) + 1
     out: dict[str, Any] = {"step_hours": step, "countries": {}}
+    per_block = max(1, min(BUILDUP_BLOCK, BUILDUP_CELLS // max(len(table["replication"]), 1)))
     for c in COUNTRIES:
         q = np.empty((3, points))
-        for g0 in range(0, points, BUILDUP_BLOCK):
-            g1 = min(g0 + BUILDUP_BLOCK, points)
+        for g0 in range(0, points, per_block):
+            g1 = min(g0 + per_block, points)
             q[:, g0:g1] = np.quantile(
                 _block(table, f"buildup_{c}", g0, g1), [0.1, 0.5, 0.9], axis=0
             )
@@ -146,7 +149,8 @@ def _buildup(table: Table, meta: Mapping[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-BUILDUP_BLOCK = 16  # grid points per pass
+BUILDUP_BLOCK = 16  # grid points per pass, at most
+BUILDUP_CELLS = 200_000  # values per pass, at most (1.6 MB as float64)
 
 
 def _block(table: Table, column: str, g0: int, g1: int) -> np.ndarray:

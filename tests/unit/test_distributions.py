@@ -2,6 +2,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from tripwire.distributions import Distribution
@@ -34,6 +36,33 @@ def test_every_draw_consumes_exactly_one_uniform(form, _):
     d.sample(a, 10)
     b.random(10)
     assert a.random() == b.random()
+
+
+@pytest.mark.parametrize(("form", "_"), FORMS)
+def test_scalar_draw_is_the_ppf_of_one_uniform_bit_for_bit(form, _):
+    """``draw`` (the model's per-event path, scalar fast paths included) gives exactly
+    ``ppf`` of the next uniform and leaves the stream where ``sample`` would."""
+    d = TA.validate_python(form)
+    a, b = np.random.default_rng(11), np.random.default_rng(11)
+    drawn = [d.draw(a) for _ in range(2_000)]
+    assert drawn == d.ppf(b.random(2_000)).tolist()
+    assert a.random() == b.random()
+
+
+@given(
+    low=st.floats(-1e6, 1e6),
+    span=st.floats(0, 1e6),
+    at=st.floats(0, 1),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_scalar_triangular_and_uniform_match_ppf(low, span, at, seed):
+    for form in (
+        {"triangular": {"low": low, "mode": low + at * span, "high": low + span}},
+        {"uniform": {"low": low, "high": low + span}},
+    ):
+        d = TA.validate_python(form)
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert [d.draw(a) for _ in range(5)] == d.ppf(b.random(5)).tolist()
 
 
 def test_truncated_normal_stays_in_bounds(rng):

@@ -48,6 +48,7 @@ class Plan:
     formations: tuple[Formation, ...]
     country_nodes: dict[str, str]
     planning_hours: tuple[float, ...]  # per formation: static hours to its planning target
+    link_means: tuple[tuple[float, float], ...]  # per link: (mean service, mean transit)
 
 
 def stream(child: np.random.SeedSequence, name: str) -> np.random.Generator:
@@ -115,7 +116,8 @@ def compile_plan(s: Scenario) -> Plan:
         target = nodes[f.destination or s.allocation_priority[0]]
         dist = router.table(target, HEAVY_MODES, True)[1]
         planning.append(dist.get(f.origin, math.inf))
-    return Plan(s, links, router, tuple(formations), nodes, tuple(planning))
+    means = tuple((lk.service_hours.mean, lk.transit_hours.mean) for lk in links)
+    return Plan(s, links, router, tuple(formations), nodes, tuple(planning), means)
 
 
 def _planned_destinations(shares: Mapping[Any, float] | None) -> Iterator[str]:

@@ -41,19 +41,19 @@ def loads(link: Link, troops: float, items: float) -> int:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Crossing:
     """Book-keeping of one formation crossing one capacity-limited link."""
 
-    remaining: int  # loads not yet dispatched
+    remaining: int  # loads not yet dispatched (the others have started: n - remaining)
     done: simpy.Event  # succeeds when the last load is dispatched
     t0: float  # when the loads joined the queue
-    started: int = 0
+    n: int  # loads in all
     first_start: float = INF
     last_end: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkStats:
     """Use of one link. ``waits``: each crossing's wait for its first channel (reported).
     The rest is queueing book-keeping for the verification checks (Little's law), kept only
@@ -128,7 +128,7 @@ class Theatre:
         if res is None:  # unlimited capacity: every load starts at once
             started, first, last_end = n, t0, t0 + service
         else:
-            c = _Crossing(remaining=n, done=env.event(), t0=t0)
+            c = _Crossing(remaining=n, done=env.event(), t0=t0, n=n)
             self._queue(idx, n)
             for _ in range(min(n, int(res.capacity))):
                 env.process(self._worker(res, c, service, cutoff, idx))
@@ -136,12 +136,13 @@ class Theatre:
                 yield c.done | self.closed_event
             else:
                 yield c.done
+            started = n - c.remaining
             if c.remaining:  # the cut came first: withdraw the loads not yet dispatched
                 if self.audit:
                     self.stats[idx].withdrawn_wait += c.remaining * (env.now - t0)
                 self._queue(idx, -c.remaining)
                 c.remaining = 0
-            started, first, last_end = c.started, c.first_start, c.last_end
+            first, last_end = c.first_start, c.last_end
         if started:
             st = self.stats[idx]
             st.loads += started
@@ -174,24 +175,23 @@ class Theatre:
             else:
                 yield req
             # the hot loop: one pass per load
-            audit = self.audit
+            audit, timeout = self.audit, env.timeout
+            if c.remaining == c.n:  # the crossing's first channel
+                c.first_start = env.now
             while c.remaining:
                 now = env.now
                 if now >= cutoff:
                     break
-                if c.started == 0:
-                    c.first_start = now
                 c.remaining -= 1
                 if audit:  # the book-keeping of _queue, written inline
                     st.backlog_area += backlog[idx] * (now - st.backlog_since)
                     st.backlog_since = now
                     st.load_wait += now - c.t0
                 backlog[idx] -= 1
-                c.started += 1
                 c.last_end = now + service  # loads of a crossing end in dispatch order
-                if c.remaining == 0:
+                if not c.remaining:
                     c.done.succeed()
-                yield env.timeout(service)
+                yield timeout(service)
 
     def move(
         self,
@@ -242,14 +242,16 @@ class Theatre:
             return self.plan.router.next_edge(node, dest, modes, open_)
         best: tuple[float, int] | None = None
         choice = None
+        means = self.plan.link_means
         for e, rest in self.plan.router.candidates(node, dest, modes, open_):
             lk = self.plan.links[e.index]
+            service, transit = means[e.index]
             if lk.channels is None:
-                push = lk.service_hours.mean
+                push = service
             else:
                 n = loads(lk, troops, items)
-                push = lk.service_hours.mean * (self.backlog[e.index] + n) / lk.channels
-            key = (lk.transit_hours.mean + push + rest, e.index)
+                push = service * (self.backlog[e.index] + n) / lk.channels
+            key = (transit + push + rest, e.index)
             if best is None or key < best:
                 best, choice = key, e
         return choice
