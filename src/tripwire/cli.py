@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tripwire import __version__
+from tripwire.errors import Problem
 from tripwire.loader import LoadedScenario, ScenarioError, load_scenario
 from tripwire.model import compile_plan
 from tripwire.precision import PrecisionError, half_width, next_size, parse_precision
@@ -98,6 +99,11 @@ def _load_all(files: list[Path], overrides: dict[str, Any] | None = None) -> lis
             loaded.append(load_scenario(f, overrides))
         except ScenarioError as exc:
             problems.extend(exc.problems)
+        except RecursionError:  # a safety net: the reader bounds nesting before this
+            problems.append(Problem(str(f), "", "nested too deeply to read"))
+    for ls in loaded:
+        for w in ls.warnings:
+            err.print(f"[bold yellow]warning[/]: {w}", highlight=False, soft_wrap=True)
     if problems:
         for p in problems:
             err.print(f"[bold red]error[/]: {p}", highlight=False, soft_wrap=True)

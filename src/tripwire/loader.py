@@ -13,6 +13,7 @@ file, the field path and, where the parser knows it, the line.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from tripwire.errors import Problem, ScenarioError
 from tripwire.network import HEAVY_MODES, Edge, Router
+from tripwire.plausible import implausible
 from tripwire.scenario import COUNTRIES, Scenario
 from tripwire.yamlio import PathKey, read_yaml
 
@@ -44,6 +46,7 @@ class LoadedScenario:
     data: dict[str, Any]
     provenance: dict[str, Origin] = field(default_factory=dict)
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # implausible values (see plausible)
 
 
 def dotted(path: PathKey) -> str:
@@ -200,6 +203,11 @@ def _provenance(data: dict[str, Any], refs: dict[str, Origin]) -> dict[str, Orig
     return out
 
 
+MAX_GRID_POINTS = 50_000  # build-up grid points per replication
+MAX_FORMATIONS = 20_000  # formations (SimPy processes) per replication
+MAX_LOADS = 100_000  # loads of one formation on one link (SimPy events per crossing)
+
+
 def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
     """Cross-field checks pydantic cannot express: references, uniqueness, routes."""
     out: list[tuple[PathKey, str]] = []
@@ -233,6 +241,51 @@ def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
             out.append(
                 (("checkpoints_hours", i), f"{cp} h is outside [0, horizon {s.horizon_hours} h]")
             )
+    points = s.horizon_hours / s.buildup_step_hours + 1
+    if points > MAX_GRID_POINTS:
+        out.append(
+            (
+                ("buildup_step_hours",),
+                f"{s.buildup_step_hours:g} h over a horizon of {s.horizon_days:g} days gives "
+                f"{points:,.0f} build-up points; at most {MAX_GRID_POINTS:,}",
+            )
+        )
+    formations = sum(u.count for u in s.units)
+    if s.pool is not None:
+        p = s.pool
+        formations += sum(
+            math.ceil(p.total_troops * p.theatre_share * t.share / p.formation_troops - 1e-9)
+            for t in p.tiers
+        )
+    biggest = max(
+        [u.troops for u in s.units] + ([s.pool.formation_troops] if s.pool is not None else []),
+        default=0.0,
+    )
+    items = max(
+        s.equipment_items_per_troop.light,
+        s.equipment_items_per_troop.mechanised,
+        s.equipment_items_per_troop.armoured,
+    )
+    for i, lk in enumerate(s.network.links):
+        n = max(biggest / lk.troops_per_load, biggest * items / lk.items_per_load)
+        if n > MAX_LOADS:
+            out.append(
+                (
+                    ("network", "links", i, "troops_per_load"),
+                    f"the largest formation ({biggest:,.0f} troops) needs {n:,.0f} loads on "
+                    f"link {lk.id!r}; at most {MAX_LOADS:,} (check troops_per_load and "
+                    "items_per_load)",
+                )
+            )
+    if formations > MAX_FORMATIONS:
+        where = ("pool", "formation_troops") if s.pool is not None else ("units",)
+        out.append(
+            (
+                where,
+                f"the scenario makes {formations:,} formations (units' counts plus pool "
+                f"troops / formation_troops); at most {MAX_FORMATIONS:,}",
+            )
+        )
     if out:
         return out
     router = Router(
@@ -320,7 +373,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         for r in refs.values()
         if r.ref
     }
-    return LoadedScenario(scenario, path, data, _provenance(data, refs), used)
+    warnings = [problem(p, m) for p, m in implausible(data)]
+    return LoadedScenario(scenario, path, data, _provenance(data, refs), used, warnings)
 
 
 def _message(err: Any) -> str:

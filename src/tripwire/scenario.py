@@ -53,7 +53,11 @@ class Model(BaseModel):
     """Base for every scenario block: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, validate_default=True
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        validate_default=True,
+        allow_inf_nan=False,  # an infinite horizon or a NaN share is a mistake, not a value
     )
 
 
