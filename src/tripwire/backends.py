@@ -8,9 +8,12 @@ numbers do not depend on the backend: each replication's seed is fixed by its in
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -76,21 +79,88 @@ class InlineBackend:
         pass
 
 
-class LocalBackend:
-    """A local process pool (forkserver: safe with threads, imports once)."""
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the coordinator: a terminal sends SIGINT to the whole process
+    group, and a worker dying of it mid-chunk would only turn a clean stop into errors."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    def __init__(self, workers: int) -> None:
+
+class _Job:
+    """A submitted call; its future is replaced when the pool is restarted."""
+
+    def __init__(self, fn: Callable[..., Any], arg: Any, future: Future[Any]) -> None:
+        self.fn, self.arg, self.future = fn, arg, future
+
+    def result(self) -> Any:
+        return self.future.result()
+
+
+def _broken(f: Future[Any]) -> bool:
+    return f.done() and not f.cancelled() and isinstance(f.exception(), BrokenProcessPool)
+
+
+class LocalBackend:
+    """A local process pool (forkserver: safe with threads, imports once).
+
+    A worker that dies (killed, out of memory) breaks a ``ProcessPoolExecutor`` and every
+    call in flight with it. The backend then starts a new pool and resubmits the calls that
+    had not finished, up to ``max_restarts`` times: a chunk's result is only used once it
+    has arrived whole, and its replications are fixed by their seeds, so nothing is lost or
+    counted twice.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        max_restarts: int = 3,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         self.workers = workers
         self.label = f"local processes x{workers}"
+        self.max_restarts = max_restarts
+        self.restarts = 0
+        self.notify = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("forkserver")
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_worker_init
+        )
 
     def submit(self, fn: Callable[..., Any], arg: Any) -> Any:
-        return self.pool.submit(fn, arg)
+        try:
+            future = self.pool.submit(fn, arg)
+        except BrokenProcessPool as exc:  # broke since the last wait: restarted there
+            future = Future()
+            future.set_exception(exc)
+        return _Job(fn, arg, future)
 
     def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
-        done, rest = cf_wait(pending, return_when=FIRST_COMPLETED)
-        return set(done), set(rest)
+        while True:
+            by_future = {job.future: job for job in pending}
+            done, _ = cf_wait(by_future, return_when=FIRST_COMPLETED)
+            if not any(_broken(f) for f in done):
+                finished = {by_future[f] for f in done}
+                return finished, set(pending) - finished
+            self._restart([job for job in pending if not job.future.done() or _broken(job.future)])
+
+    def _restart(self, jobs: list[_Job]) -> None:
+        """Replace a broken pool and resubmit ``jobs`` (the calls that had not finished)."""
+        self.restarts += 1
+        if self.restarts > self.max_restarts:
+            raise BackendError(
+                f"worker processes died {self.restarts} times (killed, or out of memory?); "
+                "finished chunks are kept"
+            )
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+        self.notify(
+            f"note: a worker process died; started new workers and resubmitted {len(jobs)} "
+            f"unfinished chunk(s) (restart {self.restarts} of at most {self.max_restarts})"
+        )
+        for job in jobs:
+            job.future = self.pool.submit(job.fn, job.arg)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import shlex
+import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tripwire import __version__
+from tripwire.backends import BackendError
 from tripwire.errors import Problem
+from tripwire.guards import estimate
 from tripwire.loader import LoadedScenario, ScenarioError, load_scenario
 from tripwire.model import compile_plan
 from tripwire.precision import PrecisionError, half_width, next_size, parse_precision
@@ -31,14 +37,18 @@ from tripwire.results import (
     ParquetColumns,
     consolidate,
     finish,
+    ledger,
     new_run_dir,
     part_files,
+    part_path,
+    part_problem,
     read_table,
     write_json,
     write_part,
     write_yaml,
 )
-from tripwire.runner import run_batch
+from tripwire.runner import chunk_size, run_batch
+from tripwire.scenario import Scenario
 from tripwire.summary import OUTCOME_COLUMNS, compare, summarise
 
 app = typer.Typer(
@@ -114,11 +124,12 @@ def _load_all(files: list[Path], overrides: dict[str, Any] | None = None) -> lis
 @app.command()
 def run(
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
-            help="Scenario YAML files; several are compared under common random numbers."
+            help="Scenario YAML files; several are compared under common random numbers "
+            "(with --resume: optional, read from the folder when left out)."
         ),
-    ],
+    ] = None,
     replications: Annotated[
         int | None,
         typer.Option(
@@ -139,6 +150,28 @@ def run(
         Path | None,
         typer.Option("--out", help="Result folder (default: results/<names>-<UTC time>)."),
     ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue an interrupted run in this folder: checksum-verified chunks are "
+            "kept, the rest run again (same replications, seed and scenarios)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing result folder given with --out (only a tripwire one).",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="Run even when the estimate says the batch would take longer than "
+            "TRIPWIRE_MAX_HOURS (default 24) or fill the disk.",
+        ),
+    ] = False,
     plot: Annotated[
         bool,
         typer.Option("--plot", help="Also draw every figure into RESULT/plots (see `plot`)."),
@@ -158,6 +191,18 @@ def run(
     ] = 100_000,
 ) -> None:
     """Run a Monte Carlo batch of each scenario, print a summary and write a result folder."""
+    state: dict[str, Any] = {}
+    if resume is not None:
+        state = _resume_state(resume)
+        if state.get("complete"):
+            out.print(f"{resume} is already complete: nothing to resume")
+            return
+        saved = state["resume"]
+        files = files or [Path(f) for f in saved["files"]]
+        replications, seed = saved["replications"], saved["seed"]
+        precision, max_replications = saved["precision"], saved["max_replications"]
+    if not files:
+        raise fail("give scenario files to run, or --resume FOLDER")
     try:
         goal = parse_precision(precision) if precision else None
     except PrecisionError as exc:
@@ -178,94 +223,139 @@ def run(
                 "(common random numbers)"
             )
             break
-    run_dir = out_dir or new_run_dir(
-        Path("results"), "-".join(names) if len(names) < 4 else f"compare{len(names)}"
-    )
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise fail(f"{run_dir} exists and is not empty; choose another --out")
     for ls in loaded:
         compile_plan(ls.scenario)  # fail here, not in a worker
-    started = dt.datetime.now(dt.UTC)
     scenarios = [ls.scenario for ls in loaded]
+    digests = {s.name: _digest(s) for s in scenarios}
+    if resume is not None:
+        run_dir = resume
+        if digests != state["resume"]["scenarios"]:
+            changed = sorted(set(digests) ^ set(state["resume"]["scenarios"])) or sorted(
+                k for k in digests if digests[k] != state["resume"]["scenarios"].get(k)
+            )
+            raise fail(
+                f"--resume {resume}: the scenarios differ from those the run started with "
+                f"({', '.join(changed)}); start a new run instead"
+            )
+    else:
+        run_dir = out_dir or new_run_dir(
+            Path("results"), "-".join(names) if len(names) < 4 else f"compare{len(names)}"
+        )
+        _claim_folder(run_dir, force)
+        worst = n if goal is None else max_replications  # --precision may grow to the cap
+        guess = estimate(scenarios, worst, workers, run_dir, buildup=True)
+        if (guess.too_long or guess.too_big) and not yes:
+            raise fail(
+                guess.describe(f"{len(scenarios)} x {worst:,} replications", workers)
+                + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of the "
+                "free space. Use fewer replications, or --yes to run it anyway"
+            )
+        state = {
+            "complete": False,
+            "status": "running",
+            "tripwire_version": __version__,
+            "command": shlex.join(["simulate", *sys.argv[1:]]),
+            "resume": {
+                "files": [str(ls.path.resolve()) for ls in loaded],
+                "scenarios": digests,
+                "replications": n,
+                "seed": root,
+                "precision": precision,
+                "max_replications": max_replications,
+            },
+            "stages": [],
+        }
+        try:
+            write_json(run_dir / "manifest.json", state)
+        except OSError as exc:
+            raise fail(f"cannot write the result folder {run_dir}: {exc.strerror or exc}") from None
+    started = dt.datetime.now(dt.UTC)
+    planned: list[dict[str, int]] = list(state["stages"])
     stages: list[dict[str, Any]] = []
     done, target = 0, min(n, max_replications) if goal else n
-    while True:
-        with progress_bar((target - done) * len(loaded), quiet) as tick:
-
-            def on_chunk(chunk: Any, part: list[dict[str, Any]]) -> None:
-                write_part(run_dir, chunk.scenario, chunk.start, part)
-                tick(len(part))
-
-            try:  # rows go to parts on disk only: memory stays flat however many
-                run_batch(
-                    scenarios,
-                    target,
-                    root,
-                    workers,
-                    on_chunk,
-                    buildup=True,
-                    first=done,
-                    keep=False,
+    computed = 0  # replications simulated by this command (a resumed run keeps the others)
+    try:
+        with _sigterm_as_interrupt():
+            while True:
+                if planned:
+                    stage = planned.pop(0)
+                else:
+                    stage = {
+                        "first": done,
+                        "target": target,
+                        "chunk": chunk_size(target - done, workers),
+                    }
+                    state["stages"].append(stage)
+                    write_json(run_dir / "manifest.json", state)
+                computed += _run_stage(run_dir, scenarios, stage, root, workers, quiet)
+                done = stage["target"]
+                if goal is None:
+                    if planned:
+                        continue
+                    break
+                widths = {
+                    sc.name: half_width(
+                        _outcomes(run_dir, sc.name), goal, sc.horizon_hours, sc.checkpoints_hours
+                    )
+                    for sc in scenarios
+                }
+                widest = max(widths.values())
+                stages.append({"replications": done, "half_width": widths})
+                shown = ", ".join(f"{k} {v:.4g}" for k, v in widths.items())
+                err.print(f"precision: {done} replications, half-width of {goal.metric}: {shown}")
+                if widest <= goal.half_width:
+                    break
+                if done >= max_replications:
+                    err.print(
+                        f"[bold yellow]warning[/]: {goal} not reached within --max-replications "
+                        f"{max_replications} (widest half-width {widest:.4g})"
+                    )
+                    break
+                target = (
+                    planned[0]["target"]
+                    if planned
+                    else next_size(done, widest, goal, max_replications)
                 )
-            except KeyboardInterrupt:
-                err.print(f"interrupted: finished chunks are kept in {run_dir / 'parts'}")
-                raise typer.Exit(130) from None
-        done = target
-        if goal is None:
-            break
-        widths = {
-            sc.name: half_width(
-                _outcomes(run_dir, sc.name), goal, sc.horizon_hours, sc.checkpoints_hours
-            )
-            for sc in scenarios
-        }
-        widest = max(widths.values())
-        stages.append({"replications": done, "half_width": widths})
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in widths.items())
-        err.print(f"precision: {done} replications, half-width of {goal.metric}: {shown}")
-        if widest <= goal.half_width:
-            break
-        if done >= max_replications:
-            err.print(
-                f"[bold yellow]warning[/]: {goal} not reached within --max-replications "
-                f"{max_replications} (widest half-width {widest:.4g})"
-            )
-            break
-        target = next_size(done, widest, goal, max_replications)
+    except KeyboardInterrupt:
+        err.print(
+            "interrupted: finished chunks are kept; continue with "
+            f"`simulate run --resume {run_dir}`"
+        )
+        raise typer.Exit(130) from None
+    except OSError as exc:
+        where = exc.filename or run_dir
+        err.print(
+            f"[bold red]error[/]: cannot write {where}: {exc.strerror or exc}. Finished chunks "
+            f"are kept; make room and continue with `simulate run --resume {run_dir}`",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    except BackendError as exc:
+        err.print(f"[bold red]error[/]: {exc}; continue with `simulate run --resume {run_dir}`")
+        raise typer.Exit(1) from None
     n = done
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    tables, summaries = {}, {}
-    for ls in loaded:
-        s = ls.scenario
-        d = run_dir / s.name
-        consolidate(part_files(run_dir, s.name), d / "replications.parquet")
-        tables[s.name] = ParquetColumns(d / "replications.parquet")
-        meta = {
-            "scenario": s.name,
-            "posture": s.posture,
-            "seed": root,
-            "horizon_hours": s.horizon_hours,
-            "buildup_step_hours": s.buildup_step_hours,
-            "file": str(ls.path),
-        }
-        summaries[s.name] = summarise(tables[s.name], meta, s.checkpoints_hours)
-        write_json(d / "summary.json", summaries[s.name])
-        write_yaml(d / "scenario.resolved.yaml", s.model_dump(mode="json", by_alias=True))
-        write_json(d / "sources.json", _sources(ls))
-        summary_table(out, summaries[s.name])
-    comparisons = [
-        compare(a, tables[a], b, tables[b], seed=root)
-        for i, a in enumerate(names)
-        for b in names[i + 1 :]
-    ]
+    try:
+        _verify_parts(run_dir, scenarios)
+        summaries, comparisons = _summarise_run(run_dir, loaded, names, root)
+    except OSError as exc:
+        err.print(
+            f"[bold red]error[/]: cannot write {exc.filename or run_dir}: {exc.strerror or exc}. "
+            f"The chunks are kept; make room and run `simulate run --resume {run_dir}`",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    for name in names:
+        summary_table(out, summaries[name])
     if comparisons:
-        write_json(run_dir / "comparison.json", comparisons)
         comparison_table(out, comparisons, {k: v["posture"] for k, v in summaries.items()})
     finish(
         run_dir,
         {
             "tripwire_version": __version__,
-            "command": shlex.join(["simulate", *sys.argv[1:]]),
+            "command": state.get("command", shlex.join(["simulate", *sys.argv[1:]])),
             "created_utc": started.isoformat(timespec="seconds"),
             "wall_seconds": round(secs, 2),
             "seed": root,
@@ -286,17 +376,188 @@ def run(
                 else {}
             ),
             "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
+            **({"resumed": True} if resume is not None else {}),
         },
     )
+    kept = n * len(loaded) - computed
     out.print(
-        f"{n * len(loaded)} replications in {secs:.1f} s "
-        f"({n * len(loaded) / max(secs, 1e-9):.0f}/s, {workers} workers)"
+        f"{n * len(loaded)} replications"
+        + (f" ({kept} kept from the interrupted run)" if kept else "")
+        + f"; computed {computed} in {secs:.1f} s "
+        f"({computed / max(secs, 1e-9):.0f}/s, {workers} workers)"
     )
     out.print(f"results: {run_dir}")
     if plot:
         from tripwire.cli_view import make_plots
 
         make_plots(run_dir)
+
+
+def _digest(s: Scenario) -> str:
+    return hashlib.sha256(s.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+def _resume_state(folder: Path) -> dict[str, Any]:
+    """The start manifest of an interrupted run (or a complete one), or exit 2 saying why."""
+    mf = folder / "manifest.json"
+    if not mf.is_file():
+        raise fail(f"--resume {folder}: no manifest.json there, not a run folder")
+    try:
+        state = json.loads(mf.read_text())
+    except (OSError, ValueError) as exc:
+        raise fail(f"--resume {folder}: unreadable manifest.json ({exc})") from None
+    if not isinstance(state, dict):
+        raise fail(f"--resume {folder}: not a tripwire manifest")
+    if state.get("complete"):
+        return state
+    if "spec" in state:
+        raise fail(f"--resume {folder}: a sweep folder; use `simulate sweep --resume {folder}`")
+    if "resume" not in state or "stages" not in state:
+        raise fail(f"--resume {folder}: the manifest does not describe a resumable run")
+    return state
+
+
+def _claim_folder(folder: Path, force: bool) -> None:
+    """Make sure ``folder`` can take a new run: absent or empty, or (with ``--force``) a
+    tripwire result folder, which is then removed. Exit 2 otherwise."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise fail(f"{folder} exists and is not a folder")
+    if not any(folder.iterdir()):
+        return
+    if not force:
+        raise fail(
+            f"{folder} exists and is not empty; choose another --out, continue it with "
+            f"--resume {folder}, or replace it with --force"
+        )
+    if not (folder / "manifest.json").is_file():
+        raise fail(
+            f"--force: {folder} is not a tripwire result folder (no manifest.json); not removed"
+        )
+    try:
+        shutil.rmtree(folder)
+    except OSError as exc:
+        raise fail(f"--force: cannot remove {folder}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a scheduler or `kill`) like Ctrl-C while the batch runs: stop cleanly,
+    keep finished chunks. The previous handler is restored afterwards."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_stage(
+    run_dir: Path,
+    scenarios: list[Scenario],
+    stage: dict[str, int],
+    root: int,
+    workers: int,
+    quiet: bool,
+) -> int:
+    """Run replications ``first .. target - 1`` of every scenario in chunks of ``chunk``,
+    keeping each chunk whose part is already there and checksum-verified. Returns the
+    number of replications simulated."""
+    parts = run_dir / "parts"
+    sums = ledger(parts)
+    kept: set[tuple[str, int]] = set()
+    for s in scenarios:
+        for start in range(stage["first"], stage["target"], stage["chunk"]):
+            path = part_path(run_dir, s.name, start)
+            if not path.exists():
+                continue
+            problem = part_problem(parts, path, sums)
+            if problem is None:
+                kept.add((s.name, start))
+            else:
+                err.print(f"[bold yellow]warning[/]: {path}: {problem}; its chunk runs again")
+                path.unlink()
+    total = (stage["target"] - stage["first"]) * len(scenarios)
+    with progress_bar(total, quiet) as tick:
+        for _, start in kept:
+            tick(min(stage["chunk"], stage["target"] - start))
+
+        def on_chunk(chunk: Any, part: list[dict[str, Any]]) -> None:
+            write_part(run_dir, chunk.scenario, chunk.start, part)
+            tick(len(part))
+
+        # rows go to parts on disk only: memory stays flat however many
+        run_batch(
+            scenarios,
+            stage["target"],
+            root,
+            workers,
+            on_chunk,
+            buildup=True,
+            first=stage["first"],
+            keep=False,
+            size=stage["chunk"],
+            skip=lambda c: (c.scenario, c.start) in kept,
+        )
+    return total - sum(min(stage["chunk"], stage["target"] - start) for _, start in kept)
+
+
+def _verify_parts(run_dir: Path, scenarios: list[Scenario]) -> None:
+    """Every part about to be joined still matches its recorded checksum (exit 1 if not)."""
+    parts = run_dir / "parts"
+    sums = ledger(parts)
+    bad = [
+        f"{p}: {problem}"
+        for s in scenarios
+        for p in part_files(run_dir, s.name)
+        if (problem := part_problem(parts, p, sums)) is not None
+    ]
+    if bad:
+        for line in bad:
+            err.print(f"[bold red]error[/]: {line}", highlight=False, soft_wrap=True)
+        err.print(f"recompute them with `simulate run --resume {run_dir}`")
+        raise typer.Exit(1)
+
+
+def _summarise_run(
+    run_dir: Path, loaded: list[LoadedScenario], names: list[str], root: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Join each scenario's parts, write its summary, resolved scenario and sources, and the
+    paired comparisons."""
+    tables, summaries = {}, {}
+    for ls in loaded:
+        s = ls.scenario
+        d = run_dir / s.name
+        consolidate(part_files(run_dir, s.name), d / "replications.parquet")
+        tables[s.name] = ParquetColumns(d / "replications.parquet")
+        meta = {
+            "scenario": s.name,
+            "posture": s.posture,
+            "seed": root,
+            "horizon_hours": s.horizon_hours,
+            "buildup_step_hours": s.buildup_step_hours,
+            "file": str(ls.path),
+        }
+        summaries[s.name] = summarise(tables[s.name], meta, s.checkpoints_hours)
+        write_json(d / "summary.json", summaries[s.name])
+        write_yaml(d / "scenario.resolved.yaml", s.model_dump(mode="json", by_alias=True))
+        write_json(d / "sources.json", _sources(ls))
+    comparisons = [
+        compare(a, tables[a], b, tables[b], seed=root)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    ]
+    if comparisons:
+        write_json(run_dir / "comparison.json", comparisons)
+    return summaries, comparisons
 
 
 def _outcomes(run_dir: Path, scenario: str) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from rich.table import Table
 
 from tripwire import __version__
 from tripwire.backends import BackendError, make_backend
-from tripwire.cli import _load_all, app, err, fail, out, progress_bar
+from tripwire.cli import _load_all, _sigterm_as_interrupt, app, err, fail, out, progress_bar
 from tripwire.errors import ScenarioError
+from tripwire.guards import estimate
 from tripwire.results import new_run_dir
 from tripwire.runner import chunk_size
 from tripwire.summary import AREAS
@@ -117,6 +118,21 @@ def sweep(
         bool,
         typer.Option("--plot", help="Also draw every figure into FOLDER/plots (see `plot`)."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing sweep folder given with --out (only a tripwire one).",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="Run even when the estimate says the sweep would take longer than "
+            "TRIPWIRE_MAX_HOURS (default 24) or fill the disk.",
+        ),
+    ] = False,
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube, Sobol or Morris) over one or more
     postures, locally or on Dask; stream results to a resumable folder."""
@@ -145,28 +161,66 @@ def sweep(
         )
         folder = resume or out_dir or new_run_dir(Path("results") / "sweeps", plan.name)
         chunks = make_chunks(plan)  # validates every point before anything is written
-        status = open_folder(folder, plan, resume is not None)
+        total = len(plan.postures) * len(plan.design.points) * n
+        if resume is None:
+            cores = workers if dask_local is None else dask_local
+            guess = estimate(
+                [ls.scenario for ls in loaded], total // len(loaded), cores, folder, buildup=False
+            )
+            if (guess.too_long or guess.too_big) and not yes:
+                raise SweepError(
+                    guess.describe(
+                        f"{len(plan.design.points)} points x {len(plan.postures)} postures x "
+                        f"{n:,} replications",
+                        cores,
+                    )
+                    + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of "
+                    "the free space. Use fewer points or replications, or --yes to run it anyway"
+                )
+        status = open_folder(folder, plan, resume is not None, force)
     except (SweepError, ScenarioError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write the sweep folder {folder}: {exc.strerror or exc}") from None
     if status == "complete":
         out.print(f"{folder} is already complete: nothing to resume")
         return
-    total = len(plan.postures) * len(plan.design.points) * n
     started = dt.datetime.now(dt.UTC)
     try:
         backend = make_backend(workers, scheduler, dask_local, connect_timeout)
     except BackendError as exc:
         raise fail(str(exc)) from None
     try:
-        with progress_bar(total, quiet) as tick:
+        with progress_bar(total, quiet) as tick, _sigterm_as_interrupt():
             try:
-                outcome = execute(plan, folder, backend, tick, chunks)
+                outcome = execute(plan, folder, backend, tick, chunks, notify=_warn)
             except KeyboardInterrupt:
                 err.print(f"interrupted: finished chunks are kept; continue with --resume {folder}")
                 raise typer.Exit(130) from None
+            except OSError as exc:
+                err.print(
+                    f"[bold red]error[/]: cannot write {exc.filename or folder}: "
+                    f"{exc.strerror or exc}. Finished chunks are kept; make room and continue "
+                    f"with --resume {folder}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(1) from None
+            except BackendError as exc:
+                err.print(f"[bold red]error[/]: {exc}; continue with --resume {folder}")
+                raise typer.Exit(1) from None
     finally:
         backend.close()
-    result = finalize(plan, outcome)
+    try:
+        result = finalize(plan, outcome)
+    except OSError as exc:
+        err.print(
+            f"[bold red]error[/]: cannot write {exc.filename or folder}: {exc.strerror or exc}. "
+            f"The chunks are kept; make room and continue with --resume {folder}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
     info = {
         "tripwire_version": __version__,
@@ -204,6 +258,10 @@ def sweep(
         from tripwire.cli_view import make_plots
 
         make_plots(folder)
+
+
+def _warn(message: str) -> None:
+    err.print(f"[bold yellow]warning[/]: {message}", highlight=False, soft_wrap=True)
 
 
 def _print_points(points: list[dict[str, Any]], factors: Any, limit: int = 40) -> None:

@@ -153,6 +153,11 @@ def open_result(path: Path) -> RunFolder | SweepFolder:
         manifest = json.loads(mf.read_text())
     except (OSError, ValueError) as exc:
         raise FolderError(f"{mf}: unreadable manifest ({exc})") from None
+    if isinstance(manifest, dict) and "resume" in manifest and not manifest.get("complete"):
+        raise FolderError(
+            f"{path}: the run did not complete (interrupted?); continue it with "
+            f"`simulate run --resume {path}`"
+        )
     if not isinstance(manifest, dict) or "files" not in manifest:
         raise FolderError(f"{mf}: not a tripwire manifest (no 'files' checksums)")
     if "spec" in manifest:

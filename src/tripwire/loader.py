@@ -252,22 +252,24 @@ def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
         )
     formations = sum(u.count for u in s.units)
     if s.pool is not None:
-        p = s.pool
+        pool = s.pool
         formations += sum(
-            math.ceil(p.total_troops * p.theatre_share * t.share / p.formation_troops - 1e-9)
-            for t in p.tiers
+            math.ceil(
+                pool.total_troops * pool.theatre_share * t.share / pool.formation_troops - 1e-9
+            )
+            for t in pool.tiers
         )
     biggest = max(
         [u.troops for u in s.units] + ([s.pool.formation_troops] if s.pool is not None else []),
         default=0.0,
     )
-    items = max(
+    per_troop = max(
         s.equipment_items_per_troop.light,
         s.equipment_items_per_troop.mechanised,
         s.equipment_items_per_troop.armoured,
     )
     for i, lk in enumerate(s.network.links):
-        n = max(biggest / lk.troops_per_load, biggest * items / lk.items_per_load)
+        n = max(biggest / lk.troops_per_load, biggest * per_troop / lk.items_per_load)
         if n > MAX_LOADS:
             out.append(
                 (

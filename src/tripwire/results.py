@@ -136,8 +136,54 @@ def new_run_dir(base: Path, label: str, now: dt.datetime | None = None) -> Path:
     return path
 
 
+LEDGER = "SHA256SUMS"  # in parts/: one "<sha256>  <relative path>" line per finished part
+
+
+def write_checked(parts: Path, path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write a chunk's part atomically, then append its checksum to ``parts/SHA256SUMS``
+    (the format of ``sha256sum -c``). A part without its line (interrupted in between) or
+    with a different digest is not trusted on resume: its chunk runs again."""
+    write_rows(path, rows)
+    line = f"{sha256(path)}  {path.relative_to(parts).as_posix()}\n"
+    with (parts / LEDGER).open("a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def ledger(parts: Path) -> dict[str, str]:
+    """Checksums recorded in ``parts/SHA256SUMS`` by relative path (a torn last line, from
+    an interrupted append, is ignored)."""
+    out: dict[str, str] = {}
+    try:
+        text = (parts / LEDGER).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        digest, sep, name = line.partition("  ")
+        if sep and len(digest) == 64 and name:
+            out[name] = digest
+    return out
+
+
+def part_problem(parts: Path, path: Path, sums: Mapping[str, str]) -> str | None:
+    """Why a part cannot be trusted (``None`` when its checksum matches the ledger)."""
+    name = path.relative_to(parts).as_posix()
+    if not path.is_file():
+        return "missing"
+    if name not in sums:
+        return "no checksum recorded (interrupted while it was written)"
+    if sha256(path) != sums[name]:
+        return "checksum mismatch (changed or truncated since it was written)"
+    return None
+
+
 def write_part(run: Path, scenario: str, start: int, rows: Sequence[Mapping[str, Any]]) -> None:
-    write_rows(run / "parts" / scenario / f"rep-{start:09d}.parquet", rows)
+    write_checked(run / "parts", part_path(run, scenario, start), rows)
+
+
+def part_path(run: Path, scenario: str, start: int) -> Path:
+    return run / "parts" / scenario / f"rep-{start:09d}.parquet"
 
 
 def part_files(run: Path, scenario: str) -> list[Path]:

@@ -106,13 +106,19 @@ def run_batch(
     buildup: bool = False,
     first: int = 0,
     keep: bool = True,
+    size: int | None = None,
+    skip: Callable[[Chunk], bool] | None = None,
 ) -> dict[str, list[Row]]:
     """Run replications ``first .. replications - 1`` of every scenario; return rows per
     scenario in replication order (a later stage of a sequential run starts at ``first``).
     With ``keep=False`` rows only go to ``on_chunk`` (which writes them) and the lists stay
-    empty, so memory does not grow with the batch."""
-    size = chunk_size(replications - first, workers)
+    empty, so memory does not grow with the batch. ``size`` fixes the chunk size (default
+    :func:`chunk_size`); chunks for which ``skip`` is true are not run (a resumed run's
+    finished chunks)."""
+    size = size or chunk_size(replications - first, workers)
     chunks = make_chunks(scenarios, replications, seed, size, buildup, first)
+    if skip is not None:
+        chunks = [c for c in chunks if not skip(c)]
     rows: dict[str, list[Row]] = {s.name: [] for s in scenarios}
     for chunk, part in execute(chunks, workers):
         if keep:

@@ -36,7 +36,15 @@ from tripwire import metrics
 from tripwire.backends import Backend, stream
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
-from tripwire.results import checksums, read_table, write_json, write_rows
+from tripwire.results import (
+    checksums,
+    ledger,
+    part_problem,
+    read_table,
+    write_checked,
+    write_json,
+    write_rows,
+)
 from tripwire.runner import Chunk, Row, run_chunk
 from tripwire.summary import AREAS, OUTCOME_COLUMNS, censored_times, point_metrics
 from tripwire.sweep import Design, Factor, SweepError, make_design, resolve_path, with_values
@@ -154,9 +162,10 @@ class SweepOutcome:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
-def open_folder(folder: Path, plan: SweepPlan, resume: bool) -> str:
+def open_folder(folder: Path, plan: SweepPlan, resume: bool, force: bool = False) -> str:
     """Create a sweep folder, or check that ``folder`` was made by this very plan.
-    Returns the folder's status ("running" for a new or interrupted sweep, "complete")."""
+    Returns the folder's status ("running" for a new or interrupted sweep, "complete").
+    With ``force`` an existing tripwire folder (one with a manifest) is replaced."""
     rec = plan.record()
     manifest = folder / "manifest.json"
     if resume:
@@ -176,7 +185,16 @@ def open_folder(folder: Path, plan: SweepPlan, resume: bool) -> str:
             )
         return str(old.get("status", "running"))
     if folder.exists() and any(folder.iterdir()):
-        raise SweepError(f"{folder} exists and is not empty; use --resume to continue it")
+        if not force:
+            raise SweepError(
+                f"{folder} exists and is not empty; continue it with --resume {folder}, or "
+                "replace it with --force"
+            )
+        if not manifest.is_file():
+            raise SweepError(
+                f"--force: {folder} is not a tripwire result folder (no manifest.json); not removed"
+            )
+        shutil.rmtree(folder)
     write_json(manifest, {"status": "running", "digest": digest(rec), "spec": rec})
     return "running"
 
@@ -187,19 +205,27 @@ def execute(
     backend: Backend,
     progress: Callable[[int], None] | None = None,
     chunks: Sequence[SweepChunk] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> SweepOutcome:
-    """Run every chunk without a finished part; retry a failed chunk once, then report it."""
+    """Run every chunk without a finished, checksum-verified part; retry a failed chunk
+    once, then report it. ``notify`` hears of each part found untrustworthy."""
     chunks = make_chunks(plan) if chunks is None else chunks
     parts = folder / "parts"
+    sums = ledger(parts)
     todo, reused, reused_reps = [], 0, 0
     for sc in chunks:
         path = parts / sc.part_name
-        if path.is_file() and _rows_ok(path, sc.chunk.stop - sc.chunk.start):
+        problem = part_problem(parts, path, sums) if path.is_file() else "missing"
+        if problem is None and not _rows_ok(path, sc.chunk.stop - sc.chunk.start):
+            problem = "wrong number of rows"
+        if problem is None:
             reused += 1
             reused_reps += sc.chunk.stop - sc.chunk.start
             if progress:
                 progress(sc.chunk.stop - sc.chunk.start)
         else:
+            if problem != "missing" and notify is not None:
+                notify(f"{path}: {problem}; its chunk runs again")
             todo.append(sc)
     failures: list[dict[str, Any]] = []
     for sc, result in stream(backend, run_sweep_chunk, todo, retries=1):
@@ -214,7 +240,7 @@ def execute(
             )
             continue
         rows = result[1]
-        write_rows(parts / sc.part_name, _tidy(plan, sc, rows))
+        write_checked(parts, parts / sc.part_name, _tidy(plan, sc, rows))
         if progress:
             progress(len(rows))
     return SweepOutcome(

@@ -236,7 +236,12 @@ def test_interrupted_batch_keeps_finished_chunks(tmp_path, monkeypatch):
     parts = sorted((out / "parts" / "brigade").glob("*.parquet"))
     assert [p.name for p in parts] == ["rep-000000000.parquet", "rep-000000010.parquet"]
     assert sum(pq.read_table(p).num_rows for p in parts) == 20
-    assert not (out / "manifest.json").exists()
+    assert json.loads((out / "manifest.json").read_text())["complete"] is False
+    monkeypatch.setattr(runner_mod, "run_chunk", real)
+    r = runner.invoke(app, ["run", "--resume", str(out), "--workers", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    table = pq.read_table(out / "brigade" / "replications.parquet")
+    assert table.column("replication").to_pylist() == list(range(30))
 
 
 def test_run_with_plot_draws_every_run_figure(tmp_path):
