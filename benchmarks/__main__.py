@@ -67,6 +67,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 REPEATS = 3
 BOUND_REPEATS = 5  # the efficiency is a ratio of two drifting rates: more repeats
+OVERHEAD_REPEATS = 6  # two engines within noise of each other: more repeats, both orders
 
 # what the sections measured, for the closing "against the targets" table
 FOUND: dict[str, Any] = {}
@@ -165,11 +166,21 @@ def other_event_seconds(timeout_rate: float, turn_seconds: float) -> float:
 
 def event_mix(plan: Any, reps: int) -> dict[str, float]:
     """SimPy events scheduled per replication of ``plan`` (counted, not estimated), by kind:
-    ``timeout``, ``process`` (a process starting or ending) and ``other`` (resource requests
-    and releases, conditions, plain events). Counted by wrapping ``Environment.schedule``
-    for these replications only."""
+    ``timeout`` (timeouts, plain events, conditions), ``process`` (a process starting or
+    ending) and ``other`` (resource requests and releases). Counted by wrapping
+    ``Environment.schedule`` for these replications only."""
     counts = dict.fromkeys(("timeout", "process", "other"), 0)
-    kinds = {simpy.Timeout: "timeout", simpy.Process: "process", Initialize: "process"}
+    # plain events and conditions are priced as timeouts: the cheapest scheduled event, so
+    # this can only raise the bound (never flatter the efficiency)
+    kinds = {
+        simpy.Timeout: "timeout",
+        simpy.Event: "timeout",
+        simpy.events.Condition: "timeout",
+        simpy.events.AnyOf: "timeout",
+        simpy.events.AllOf: "timeout",
+        simpy.Process: "process",
+        Initialize: "process",
+    }
     original = simpy.Environment.schedule
 
     def counting(self, event, priority=1, delay=0):  # type: ignore[no-untyped-def]
@@ -203,9 +214,10 @@ def bound_section(out: list[str], scenarios: list[str]) -> None:
         "hold for a timeout, release) prices a resource event as (time per turn - one "
         "timeout) / 2; a process loop (a parent starting children that each yield one "
         "timeout) prices a process start or end the same way. The model's events are "
-        "counted by kind (timeouts; process starts and ends; others: requests, releases, "
-        "conditions, plain events, priced as resource events), so bound = 1 / (sum of "
-        "count x price), and efficiency = the model's "
+        "counted by kind (timeouts, with plain events and conditions priced as timeouts, the "
+        "cheapest event, which can only raise the bound; process starts and ends; resource "
+        "requests and releases), so bound = 1 / (sum of count x price), and efficiency = "
+        "the model's "
         "in-process rate (seeding, drawing and recording included) / bound. The last two "
         "columns price every event at one loop's average event cost instead, for "
         "reference. The CPU speed of this machine drifts, so each repeat measures the loops "
@@ -403,9 +415,10 @@ def overhead_section(out: list[str], n: int) -> None:
 
     out += [
         f"The same function (one brigade replication, seeded by its index) on the same batch "
-        f"of {n:,} replications, the engines run alternately; overhead per replication = "
+        f"of {n:,} replications, the engines run alternately (which goes first alternates "
+        "too, as the CPU speed drifts); overhead per replication = "
         "(wall x workers - replications x model time) / replications, with the model time "
-        f"measured alone just before (median (range) of {REPEATS}). The ratio of walls is "
+        f"measured alone just before (median (range) of {OVERHEAD_REPEATS}). The ratio of walls is "
         "the robust figure; the overhead is a small difference of two noisy times.",
         "",
         "| workers | model alone, ms/rep | tripwire wall, s | EMA wall, s | EMA / tripwire "
@@ -414,10 +427,14 @@ def overhead_section(out: list[str], n: int) -> None:
     ]
     for workers in sorted({1, cores}):
         model_ms, trip, emaw = [], [], []
-        for _ in range(REPEATS):
+        for k in range(OVERHEAD_REPEATS):  # alternate which engine goes first (CPU drift)
             model_ms.append(1e3 / inprocess_rate(plan, min(n, 200)))
-            trip.append(tripwire_batch(workers))
-            emaw.append(ema_batch(workers))
+            if k % 2:
+                emaw.append(ema_batch(workers))
+                trip.append(tripwire_batch(workers))
+            else:
+                trip.append(tripwire_batch(workers))
+                emaw.append(ema_batch(workers))
         per = statistics.median(model_ms)
         over_t = [(w * workers - n * per / 1e3) / n * 1e3 for w in trip]
         over_e = [(w * workers - n * per / 1e3) / n * 1e3 for w in emaw]
@@ -515,8 +532,60 @@ def main() -> None:
             print(f"== {name}", flush=True)
             run()
     targets_section(out)
-    args.out.write_text("\n".join(out) + "\n")
+    text = "\n".join(out) + "\n"
+    if args.only and args.out.exists():  # replace only the re-measured sections
+        stamp = m["date (UTC)"]
+        text = merge(args.out.read_text(), text, args.only, stamp)
+    args.out.write_text(text)
     print(f"written: {args.out}")
+
+
+SECTION_NUMBER = {"rates": "1", "bound": "2", "memory": "3", "overhead": "4"}
+TARGETS = "## Against the targets"
+
+
+def _sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """(lines before the first section, section lines by key: its number or 'targets')."""
+    head: list[str] = []
+    out: dict[str, list[str]] = {}
+    key = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            key = "targets" if line.startswith(TARGETS) else line[3:].split(".")[0]
+            out[key] = []
+        (out[key] if key else head).append(line)
+    return head, out
+
+
+def merge(old: str, new: str, names: list[str], stamp: str) -> str:
+    """``old`` RESULTS.md with the sections of ``names`` (and their rows of the targets
+    table) taken from ``new``; a line in the header says what was re-measured when."""
+    head, sections = _sections(old)
+    _, fresh = _sections(new)
+    for name in names:
+        key = SECTION_NUMBER[name]
+        if key in fresh:
+            sections[key] = fresh[key]
+    if "targets" in fresh:
+        rows = {
+            ln.split("|")[1]: ln for ln in fresh["targets"] if ln.startswith("| ") and "|" in ln[2:]
+        }
+        merged = []
+        for ln in sections.get("targets", fresh["targets"]):
+            cell = ln.split("|")[1] if ln.startswith("| ") else None
+            merged.append(rows.pop(cell, ln) if cell else ln)
+        sections["targets"] = merged
+    note = (
+        f"Re-measured with `--only {' '.join(names)}` at {stamp} UTC: section(s) "
+        + ", ".join(SECTION_NUMBER[n] for n in names)
+        + " and their rows of the targets table; the rest is from the run described above."
+    )
+    head = [ln for ln in head if not ln.startswith("Re-measured with")]
+    while head and not head[-1]:
+        head.pop()
+    order = sorted((k for k in sections if k != "targets"), key=str) + ["targets"]
+    body = [ln for k in order if k in sections for ln in sections[k]]
+    return "\n".join([*head, "", note, "", *body]).rstrip() + "\n"
 
 
 if __name__ == "__main__":

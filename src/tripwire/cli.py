@@ -241,7 +241,6 @@ def run(
         run_dir = out_dir or new_run_dir(
             Path("results"), "-".join(names) if len(names) < 4 else f"compare{len(names)}"
         )
-        _claim_folder(run_dir, force)
         worst = n if goal is None else max_replications  # --precision may grow to the cap
         guess = estimate(scenarios, worst, workers, run_dir, buildup=True)
         if (guess.too_long or guess.too_big) and not yes:
@@ -250,6 +249,7 @@ def run(
                 + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of the "
                 "free space. Use fewer replications, or --yes to run it anyway"
             )
+        _claim_folder(run_dir, force)  # after the estimate: a refused run deletes nothing
         state = {
             "complete": False,
             "status": "running",

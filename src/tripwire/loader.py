@@ -318,6 +318,32 @@ def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
     return out
 
 
+def _inconsistent(s: Scenario) -> list[tuple[PathKey, str]]:
+    """Timings that are legal but make the run pointless: warnings, not errors."""
+    out: list[tuple[PathKey, str]] = []
+    latest_attack = _highest(s.warning.days) * 24.0
+    earliest_decision = s.warning.decision_delay_hours.low
+    if earliest_decision > latest_attack + s.horizon_hours:
+        out.append(
+            (
+                ("warning", "decision_delay_hours"),
+                f"the decision comes at least {earliest_decision:g} h after warning, after the "
+                f"horizon ends in every replication (attack at most {latest_attack:g} h after "
+                f"warning, horizon {s.horizon_hours:g} h): no reinforcement can arrive",
+            )
+        )
+    return out
+
+
+def _highest(d: Any) -> float:
+    """The largest value a distribution can take (inf when unbounded)."""
+    for attr in ("high", "value"):
+        if isinstance(getattr(d, attr, None), int | float):
+            return float(getattr(d, attr))
+    values = getattr(d, "values", None)
+    return float(max(values)) if values else math.inf
+
+
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
     """Load, merge, resolve and validate a scenario file.
 
@@ -375,7 +401,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         for r in refs.values()
         if r.ref
     }
-    warnings = [problem(p, m) for p, m in implausible(data)]
+    warnings = [problem(p, m) for p, m in implausible(data) + _inconsistent(scenario)]
     return LoadedScenario(scenario, path, data, _provenance(data, refs), used, warnings)
 
 

@@ -161,3 +161,10 @@ def test_implausible_values_warn_name_the_field_and_still_run(tmp_path):
 def test_shipped_scenarios_raise_no_plausibility_warning():
     for f in sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("validation/*.yaml")):
         assert load_scenario(f).warnings == [], f
+
+
+def test_a_decision_after_the_horizon_is_flagged_as_inconsistent(tmp_path):
+    f = _brigade(tmp_path, warning__days=1, warning__decision_delay_hours=10_000, horizon_days=30)
+    ls = load_scenario(f)
+    (w,) = [w for w in ls.warnings if "no reinforcement can arrive" in w.message]
+    assert w.path == "warning.decision_delay_hours"
