@@ -79,6 +79,18 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+def write_failed(exc: OSError, folder: Path, resume: str) -> typer.Exit:
+    """A write error while a batch runs (full disk, lost permission): name the file and the
+    system's reason, say how to continue; the caller raises the returned exit (code 1)."""
+    err.print(
+        f"[bold red]error[/]: cannot write {exc.filename or folder}: {exc.strerror or exc}. "
+        f"Finished chunks are kept; make room and continue with `{resume}`",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return typer.Exit(1)
+
+
 @contextmanager
 def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
     """A replications progress bar with rate and ETA on stderr; yields ``tick(k)``."""
@@ -323,14 +335,7 @@ def run(
         )
         raise typer.Exit(130) from None
     except OSError as exc:
-        where = exc.filename or run_dir
-        err.print(
-            f"[bold red]error[/]: cannot write {where}: {exc.strerror or exc}. Finished chunks "
-            f"are kept; make room and continue with `simulate run --resume {run_dir}`",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+        raise write_failed(exc, run_dir, f"simulate run --resume {run_dir}") from None
     except BackendError as exc:
         err.print(f"[bold red]error[/]: {exc}; continue with `simulate run --resume {run_dir}`")
         raise typer.Exit(1) from None
@@ -340,13 +345,7 @@ def run(
         _verify_parts(run_dir, scenarios)
         summaries, comparisons = _summarise_run(run_dir, loaded, names, root)
     except OSError as exc:
-        err.print(
-            f"[bold red]error[/]: cannot write {exc.filename or run_dir}: {exc.strerror or exc}. "
-            f"The chunks are kept; make room and run `simulate run --resume {run_dir}`",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+        raise write_failed(exc, run_dir, f"simulate run --resume {run_dir}") from None
     for name in names:
         summary_table(out, summaries[name])
     if comparisons:

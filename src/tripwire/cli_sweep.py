@@ -15,7 +15,16 @@ from rich.table import Table
 
 from tripwire import __version__
 from tripwire.backends import BackendError, make_backend
-from tripwire.cli import _load_all, _sigterm_as_interrupt, app, err, fail, out, progress_bar
+from tripwire.cli import (
+    _load_all,
+    _sigterm_as_interrupt,
+    app,
+    err,
+    fail,
+    out,
+    progress_bar,
+    write_failed,
+)
 from tripwire.errors import ScenarioError
 from tripwire.guards import estimate
 from tripwire.results import new_run_dir
@@ -198,14 +207,7 @@ def sweep(
                 err.print(f"interrupted: finished chunks are kept; continue with --resume {folder}")
                 raise typer.Exit(130) from None
             except OSError as exc:
-                err.print(
-                    f"[bold red]error[/]: cannot write {exc.filename or folder}: "
-                    f"{exc.strerror or exc}. Finished chunks are kept; make room and continue "
-                    f"with --resume {folder}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                raise typer.Exit(1) from None
+                raise write_failed(exc, folder, f"simulate sweep ... --resume {folder}") from None
             except BackendError as exc:
                 err.print(f"[bold red]error[/]: {exc}; continue with --resume {folder}")
                 raise typer.Exit(1) from None
@@ -214,13 +216,7 @@ def sweep(
     try:
         result = finalize(plan, outcome)
     except OSError as exc:
-        err.print(
-            f"[bold red]error[/]: cannot write {exc.filename or folder}: {exc.strerror or exc}. "
-            f"The chunks are kept; make room and continue with --resume {folder}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+        raise write_failed(exc, folder, f"simulate sweep ... --resume {folder}") from None
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
     info = {
         "tripwire_version": __version__,

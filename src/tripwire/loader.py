@@ -14,7 +14,6 @@ file, the field path and, where the parser knows it, the line.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,16 +123,6 @@ def _catalogue(file: str | None, section: str, kind: str) -> dict[str, dict[str,
     if problems:
         raise ScenarioError(problems)
     return {k: {**v, "catalogue": kind, "file": file} for k, v in entries.items()}
-
-
-def _walk(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
-    yield path, obj
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _walk(v, (*path, k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _walk(v, (*path, i))
 
 
 def _is_ref(obj: Any) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-PathKey = tuple[str | int, ...]
+from tripwire.yamlio import PathKey, walk
 
 # field path -> (low, high, what it is)
 RANGES: dict[str, tuple[float, float, str]] = {
@@ -77,20 +77,10 @@ def _values(obj: Any, path: PathKey) -> Iterator[tuple[PathKey, float]]:
             yield (*path, kind), float(params)
 
 
-def _fields(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
-    yield path, obj
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _fields(v, (*path, k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _fields(v, (*path, i))
-
-
 def implausible(data: dict[str, Any]) -> list[tuple[PathKey, str]]:
     """Every value of the (resolved, validated) scenario data outside its plausible range."""
     out: list[tuple[PathKey, str]] = []
-    for path, obj in _fields(data):
+    for path, obj in walk(data):
         rng = RANGES.get(_pattern(path))
         if rng is None:
             continue

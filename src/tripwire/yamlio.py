@@ -10,6 +10,7 @@ custom tags alike).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,14 @@ def read_yaml(path: Path) -> tuple[Any, dict[PathKey, int]]:
     if node is not None:
         _lines(node, (), lines)
     return data, lines
+
+
+def walk(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
+    """Every node of plain YAML data with its path (mapping keys, list positions)."""
+    yield path, obj
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from walk(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from walk(v, (*path, i))
