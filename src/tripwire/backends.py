@@ -99,6 +99,13 @@ def _broken(f: Future[Any]) -> bool:
     return f.done() and not f.cancelled() and isinstance(f.exception(), BrokenProcessPool)
 
 
+# Imported once by the fork server, which then forks every worker warm: a worker's first
+# replication does not wait for numpy, scipy, pydantic and SimPy to be imported again.
+# (The `simulate` script that multiprocessing re-runs in each worker is import-free: see
+# tripwire.launch.)
+FORKSERVER_PRELOAD = ["tripwire.runner"]
+
+
 class LocalBackend:
     """A local process pool (forkserver: safe with threads, imports once).
 
@@ -124,6 +131,7 @@ class LocalBackend:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=_worker_init
         )

@@ -38,6 +38,7 @@ from tripwire.sweeprun import (
     finalize,
     make_chunks,
     open_folder,
+    point_specs,
 )
 from tripwire.threshold import find_threshold, parse_target
 from tripwire.yamlio import read_yaml
@@ -169,7 +170,7 @@ def sweep(
             str(name),
         )
         folder = resume or out_dir or new_run_dir(Path("results") / "sweeps", plan.name)
-        chunks = make_chunks(plan)  # validates every point before anything is written
+        specs = point_specs(plan)  # validates every point before anything is written
         total = len(plan.postures) * len(plan.design.points) * n
         if resume is None:
             cores = workers if dask_local is None else dask_local
@@ -187,6 +188,7 @@ def sweep(
                     "the free space. Use fewer points or replications, or --yes to run it anyway"
                 )
         status = open_folder(folder, plan, resume is not None, force)
+        chunks = make_chunks(plan, specs)  # after the guard: a refused sweep builds none
     except (SweepError, ScenarioError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:

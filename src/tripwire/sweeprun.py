@@ -132,10 +132,12 @@ def run_sweep_chunk(sc: SweepChunk) -> tuple[SweepChunk, list[Row]]:
     return sc, run_chunk(sc.chunk)[1]
 
 
-def make_chunks(plan: SweepPlan) -> list[SweepChunk]:
-    """All chunks, each point's scenario re-validated (a bad value names its point)."""
-    out = []
-    for si, p in enumerate(plan.postures):
+def point_specs(plan: SweepPlan) -> list[list[str]]:
+    """Each posture's scenario at each point, re-validated (a bad value names its point),
+    as JSON: ``specs[posture][point]``."""
+    specs = []
+    for p in plan.postures:
+        row = []
         for pi, values in enumerate(plan.design.points):
             try:
                 s = validate_data(with_values(p.data, values), f"{p.name} point {pi}")
@@ -145,11 +147,21 @@ def make_chunks(plan: SweepPlan) -> list[SweepChunk]:
                     f"point {pi} ({shown}) gives an invalid scenario: "
                     + "; ".join(str(x) for x in exc.problems)
                 ) from None
-            spec = s.model_dump_json(by_alias=True)
-            for start in range(0, plan.replications, plan.chunk):
-                stop = min(start + plan.chunk, plan.replications)
-                out.append(SweepChunk(si, pi, Chunk(p.name, spec, plan.seed, start, stop)))
-    return out
+            row.append(s.model_dump_json(by_alias=True))
+        specs.append(row)
+    return specs
+
+
+def make_chunks(plan: SweepPlan, specs: list[list[str]] | None = None) -> list[SweepChunk]:
+    """All chunks (``specs`` from :func:`point_specs`, computed here if not given)."""
+    specs = point_specs(plan) if specs is None else specs
+    n, size = plan.replications, plan.chunk
+    return [
+        SweepChunk(si, pi, Chunk(p.name, spec, plan.seed, a, min(a + size, n)))
+        for si, p in enumerate(plan.postures)
+        for pi, spec in enumerate(specs[si])
+        for a in range(0, n, size)
+    ]
 
 
 @dataclass

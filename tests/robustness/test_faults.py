@@ -286,7 +286,7 @@ def test_a_batch_that_would_take_days_is_refused_with_an_estimate_unless_yes(tmp
             "--vary",
             "warning.days=0:30:200",
             "-n",
-            "100000",
+            "10000000",  # days of work on any machine
             "--out",
             str(tmp_path / "s"),
         ],
