@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import shlex
 import sys
@@ -314,6 +315,10 @@ def threshold(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = os.cpu_count()
     or 1,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Run even if the estimated time exceeds TRIPWIRE_MAX_HOURS."),
+    ] = False,
 ) -> None:
     """Smallest parameter value at which a metric meets a target, by bisection over Monte
     Carlo estimates (common random numbers), with a conservative answer from its CI."""
@@ -326,14 +331,27 @@ def threshold(
         factor = parse_factor(vary)
         goal = parse_target(target, known)
         lo, hi = factor.bounds()
+        if tolerance is not None and not tolerance > 0:
+            raise SweepError(f"--tolerance must be a positive number, not {tolerance:g}")
+        n, tol = replications or min(s.replications, 500), tolerance or (hi - lo) / 64
+        # both ends, then two bisections (the estimate's and the conservative one's)
+        evaluations = 2 + 2 * max(0, math.ceil(math.log2(max(hi - lo, tol) / tol)))
+        guess = estimate([s], n * evaluations, workers, Path.cwd(), buildup=False)
+        if guess.too_long and not yes:
+            raise SweepError(
+                f"up to {evaluations} evaluations x {n:,} replications would take about "
+                f"{guess.duration} on {workers} worker(s); the limit is {guess.max_hours:g} h "
+                "(TRIPWIRE_MAX_HOURS). Use fewer replications, a coarser --tolerance, or --yes "
+                "to run it anyway"
+            )
         res = find_threshold(
             ls,
             factor,
             goal,
-            replications or min(s.replications, 500),
+            n,
             s.seed if seed is None else seed,
             workers,
-            tolerance or (hi - lo) / 64,
+            tol,
             on_eval=lambda e: err.print(
                 f"  {factor.path} = {e.x:g}: {goal.metric} = {e.metrics[goal.metric]:.3f}",
                 highlight=False,

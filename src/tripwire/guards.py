@@ -44,9 +44,13 @@ class Estimate:
     def too_big(self) -> bool:
         return self.bytes > 0.9 * self.free_bytes
 
+    @property
+    def duration(self) -> str:
+        return _duration(self.seconds)
+
     def describe(self, what: str, workers: int) -> str:
         return (
-            f"{what} would take about {_duration(self.seconds)} on {workers} worker(s) and "
+            f"{what} would take about {self.duration} on {workers} worker(s) and "
             f"write up to {_size(self.bytes)} ({_size(self.free_bytes)} free)"
         )
 

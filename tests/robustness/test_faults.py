@@ -303,6 +303,16 @@ def test_a_batch_that_would_take_days_is_refused_with_an_estimate_unless_yes(tmp
     assert r.exit_code == 0
 
 
+def test_a_threshold_search_that_would_take_days_is_refused_and_a_zero_tolerance_too():
+    base = ["threshold", str(BRIGADE), "--vary", "warning.days=0:30"]
+    base += ["--target", "p_hold_lithuania>=0.9"]
+    r = runner.invoke(app, [*base, "-n", "100000000"])
+    assert r.exit_code == 2, r.output
+    assert "evaluations" in r.output and "days" in r.output and "--yes" in r.output
+    r = runner.invoke(app, [*base, "--tolerance", "0"])  # would bisect forever
+    assert r.exit_code == 2 and "--tolerance must be a positive number" in r.output
+
+
 @pytest.mark.parametrize("command", ["plot", "report"])
 def test_a_truncated_result_file_is_named_by_plot_and_report(tmp_path, command):
     scenario = _mini_file(tmp_path)
