@@ -1,21 +1,23 @@
 """``simulate plot`` and ``simulate report``: figures and an HTML report from a result folder.
 
-Both read a finished folder (checked against its manifest) and never simulate.
+Both read a finished folder (checked against its manifest) and never simulate. The plotting
+modules (matplotlib) are imported when a figure is drawn, not when the CLI starts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tripwire.cli import app, fail, out
 from tripwire.folders import FolderError, RunFolder, SweepFolder, open_result
-from tripwire.plots import KINDS, Options, PlotError, plot
-from tripwire.plotstyle import FORMATS
-from tripwire.report import write_report
+from tripwire.plotkinds import FORMATS, KINDS
+
+if TYPE_CHECKING:
+    from tripwire.plots import Options
 
 FolderArg = Annotated[
     Path, typer.Argument(help="A result folder written by `simulate` or `simulate sweep`.")
@@ -38,6 +40,8 @@ def make_plots(
 ) -> list[Path]:
     """Plot ``folder`` and print the paths (shared by ``plot``, ``run --plot`` and
     ``sweep --plot``); user mistakes exit with code 2."""
+    from tripwire.plots import PlotError, plot
+
     f = _open(folder)
     try:
         paths = plot(f, kinds, options, out_dir, formats)
@@ -89,6 +93,8 @@ def plot_command(
     for fmt in formats or []:
         if fmt not in FORMATS:
             raise fail(f"unknown --format {fmt!r}; choose from {', '.join(FORMATS)}")
+    from tripwire.plots import Options
+
     make_plots(folder, kind or None, Options(x=x, y=y, metric=metric), out_dir, formats or FORMATS)
 
 
@@ -102,6 +108,9 @@ def report_command(
 ) -> None:
     """Write one self-contained HTML report (figures embedded, no network needed): summary
     tables, paired comparison, parameters with their sources, and the assumptions."""
+    from tripwire.plots import PlotError
+    from tripwire.report import write_report
+
     f = _open(folder)
     try:
         path = write_report(f, out_file)

@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from tripwire.folders import FolderError, RunFolder, SweepFolder, finite
+from tripwire.plotkinds import FORMATS, KINDS, RUN_KINDS, SWEEP_KINDS
 from tripwire.plotstyle import (
-    FORMATS,
     GREY,
     SEQUENTIAL,
     colour,
@@ -37,9 +37,6 @@ from tripwire.plotstyle import (
 from tripwire.scenario import COUNTRIES
 from tripwire.summary import AREAS
 
-RUN_KINDS = ("reinforced", "ttr", "buildup", "bottlenecks")
-SWEEP_KINDS = ("response", "heatmap", "sensitivity")
-KINDS = RUN_KINDS + SWEEP_KINDS
 TITLE = {"theatre": "Theatre (all three states)", **{c: c.capitalize() for c in COUNTRIES}}
 
 

@@ -16,6 +16,7 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from tripwire import __version__
+from tripwire.plotkinds import FORMATS
 from tripwire.results import write_bytes
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour
@@ -24,7 +25,6 @@ OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
 GREY = "#777777"
 SEQUENTIAL = "cividis"  # perceptually uniform and colour-blind safe, for heatmaps
-FORMATS = ("png", "svg")
 
 RC: dict[str, Any] = {
     "font.size": 9,

@@ -37,3 +37,12 @@ def test_the_simulate_script_keeps_the_cli_out_of_the_workers(tmp_path):
     )
     # the fork server preloaded the model; nothing of the CLI came with the script
     assert proc.stdout.strip() == "['tripwire.runner']", proc.stdout + proc.stderr
+
+
+def test_the_cli_starts_without_the_plotting_library():
+    """Every command pays the CLI's import time; matplotlib is loaded only to draw."""
+    code = "import sys, tripwire.cli; print('matplotlib' in sys.modules)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == "False", proc.stderr
