@@ -32,26 +32,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-try:  # glibc's malloc_trim hands freed heap pages back to the system
-    import ctypes
-
-    _TRIM: Callable[[int], int] | None = ctypes.CDLL("libc.so.6").malloc_trim
-except (OSError, AttributeError):
-    _TRIM = None
-
-
-def give_back() -> None:
-    """Return memory freed by Arrow and the C heap to the system, so that reading 10^5 rows
-    a part or a column at a time leaves a process no larger than reading 10^3 does."""
-    pa.default_memory_pool().release_unused()
-    if _TRIM is not None:
-        _TRIM(0)
-
-
 # Arrow's default pool (mimalloc) keeps freed memory for reuse, so a process that once read
 # a large column stays large; the system allocator returns it (measured: 362 -> 290 MB peak
 # for 10^4 replications, benchmarks/RESULTS.md)
 pa.set_memory_pool(pa.system_memory_pool())
+
+
+def give_back() -> None:
+    """Return what the pool has freed to the system (for the system allocator this trims the
+    C heap), so that reading 10^5 rows a part or a column at a time leaves a process no
+    larger than reading 10^3 does."""
+    pa.default_memory_pool().release_unused()
 
 
 def _umask() -> int:
