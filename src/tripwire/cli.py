@@ -418,7 +418,12 @@ def _resume_state(folder: Path) -> dict[str, Any]:
 
 def _claim_folder(folder: Path, force: bool) -> None:
     """Make sure ``folder`` can take a new run: absent or empty, or (with ``--force``) a
-    tripwire result folder, which is then removed. Exit 2 otherwise."""
+    tripwire result folder holding only what tripwire writes (:func:`replaceable`), which is
+    then removed after saying so. Exit 2 otherwise, naming the folder and the reason."""
+    from tripwire.results import NotReplaceable, replaceable
+
+    if folder.is_symlink() and not folder.exists():
+        raise fail(f"{folder} is a broken symbolic link; choose another --out")
     if not folder.exists():
         return
     if not folder.is_dir():
@@ -430,14 +435,25 @@ def _claim_folder(folder: Path, force: bool) -> None:
             f"{folder} exists and is not empty; choose another --out, continue it with "
             f"--resume {folder}, or replace it with --force"
         )
-    if not (folder / "manifest.json").is_file():
-        raise fail(
-            f"--force: {folder} is not a tripwire result folder (no manifest.json); not removed"
-        )
+    try:
+        files = replaceable(folder)
+    except NotReplaceable as exc:
+        raise fail(f"--force: {exc}; not removed") from None
+    _say_removal(folder, files)
     try:
         shutil.rmtree(folder)
     except OSError as exc:
         raise fail(f"--force: cannot remove {folder}: {exc.strerror or exc}") from None
+
+
+def _say_removal(folder: Path, files: int) -> None:
+    """The one line ``--force`` prints (to stderr) before it deletes a result folder."""
+    err.print(
+        f"--force: deleting the tripwire result folder {folder} ({files} files)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @contextmanager
@@ -475,15 +491,18 @@ def _run_stage(
     kept: set[tuple[str, int]] = set()
     for s in scenarios:
         for start in range(stage["first"], stage["target"], stage["chunk"]):
-            path = part_path(run_dir, s.name, start)
-            if not path.exists():
+            paths = [part_path(run_dir, s.name, start, kind) for kind in ("rep", "form")]
+            if not any(p.exists() for p in paths):
                 continue
-            problem = part_problem(parts, path, sums)
-            if problem is None:
+            problems = [(p, part_problem(parts, p, sums)) for p in paths]
+            if all(problem is None for _, problem in problems):
                 kept.add((s.name, start))
-            else:
-                err.print(f"[bold yellow]warning[/]: {path}: {problem}; its chunk runs again")
-                path.unlink()
+                continue
+            for path, problem in problems:  # a chunk is kept only with both its parts
+                if problem is not None:
+                    err.print(f"[bold yellow]warning[/]: {path}: {problem}; its chunk runs again")
+            for path in paths:
+                path.unlink(missing_ok=True)
     total = (stage["target"] - stage["first"]) * len(scenarios)
     with progress_bar(total, quiet) as tick:
         for _, start in kept:
@@ -505,6 +524,7 @@ def _run_stage(
             keep=False,
             size=stage["chunk"],
             skip=lambda c: (c.scenario, c.start) in kept,
+            formations=True,
         )
     return total - sum(min(stage["chunk"], stage["target"] - start) for _, start in kept)
 
@@ -516,7 +536,8 @@ def _verify_parts(run_dir: Path, scenarios: list[Scenario]) -> None:
     bad = [
         f"{p}: {problem}"
         for s in scenarios
-        for p in part_files(run_dir, s.name)
+        for kind in ("rep", "form")
+        for p in part_files(run_dir, s.name, kind)
         if (problem := part_problem(parts, p, sums)) is not None
     ]
     if bad:
@@ -536,6 +557,7 @@ def _summarise_run(
         s = ls.scenario
         d = run_dir / s.name
         consolidate(part_files(run_dir, s.name), d / "replications.parquet")
+        consolidate(part_files(run_dir, s.name, "form"), d / "formations.parquet")
         tables[s.name] = ParquetColumns(d / "replications.parquet")
         meta = {
             "scenario": s.name,

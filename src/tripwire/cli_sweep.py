@@ -28,7 +28,8 @@ from tripwire.cli import (
 )
 from tripwire.errors import ScenarioError
 from tripwire.guards import estimate
-from tripwire.results import new_run_dir
+from tripwire.names import check_name
+from tripwire.results import new_run_dir, tripwire_manifest
 from tripwire.runner import chunk_size
 from tripwire.summary import AREAS
 from tripwire.sweep import DESIGNS, Factor, SweepError, factor_from, parse_factor
@@ -51,16 +52,17 @@ def _stored_chunk(folder: Path | None) -> int | None:
     """On --resume, the chunk size the sweep started with (part files are per chunk)."""
     if folder is None:
         return None
+    manifest = tripwire_manifest(folder)  # None for anything but a tripwire manifest
     try:
-        return int(json.loads((folder / "manifest.json").read_text())["spec"]["chunk"])
-    except (OSError, KeyError, ValueError, TypeError):
+        return int(manifest["spec"]["chunk"]) if manifest is not None else None
+    except (KeyError, ValueError, TypeError):
         return None
 
 
 def _read_spec(targets: list[Path]) -> tuple[list[Path], dict[str, Any]]:
     """Scenario files as given, or one sweep-spec file (a mapping with ``vary``)."""
     if len(targets) == 1:
-        data, _ = read_yaml(targets[0])
+        data, lines = read_yaml(targets[0])
         if isinstance(data, dict) and "vary" in data and "countries" not in data:
             unknown = set(data) - SPEC_KEYS
             if unknown:
@@ -68,11 +70,26 @@ def _read_spec(targets: list[Path]) -> tuple[list[Path], dict[str, Any]]:
                     f"{targets[0]}: unknown sweep keys {sorted(unknown)} "
                     f"(known: {sorted(SPEC_KEYS)})"
                 )
+            if "name" in data:
+                _check_sweep_name(targets[0], data["name"], lines)
             files = [targets[0].parent / str(f) for f in data.get("scenarios") or []]
             if not files:
                 raise SweepError(f"{targets[0]}: a sweep file needs scenarios: [files]")
             return files, data
     return targets, {}
+
+
+def _check_sweep_name(file: Path, value: object, lines: dict[Any, int]) -> None:
+    """A sweep file's ``name`` becomes ``results/sweeps/<name>-<time>/``: it must be one
+    plain name (:func:`tripwire.names.check_name`); SweepError naming file, line and field."""
+    line = lines.get(("name",))
+    where = f"{file}:{line}" if line else str(file)
+    if not isinstance(value, str):
+        raise SweepError(f"{where}: name: must be text, not {json.dumps(value, default=str)}")
+    try:
+        check_name(value)
+    except ValueError as exc:
+        raise SweepError(f"{where}: name: {exc}") from None
 
 
 @app.command()
@@ -170,7 +187,10 @@ def sweep(
             int(size),
             str(name),
         )
-        folder = resume or out_dir or new_run_dir(Path("results") / "sweeps", plan.name)
+        try:
+            folder = resume or out_dir or new_run_dir(Path("results") / "sweeps", plan.name)
+        except ValueError as exc:
+            raise SweepError(f"cannot name the sweep folder: {exc}") from None
         specs = point_specs(plan)  # validates every point before anything is written
         total = len(plan.postures) * len(plan.design.points) * n
         if resume is None:
@@ -188,7 +208,7 @@ def sweep(
                     + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of "
                     "the free space. Use fewer points or replications, or --yes to run it anyway"
                 )
-        status = open_folder(folder, plan, resume is not None, force)
+        status = open_folder(folder, plan, resume is not None, force, notify=_say)
         chunks = make_chunks(plan, specs)  # after the guard: a refused sweep builds none
     except (SweepError, ScenarioError) as exc:
         raise fail(str(exc)) from None
@@ -257,6 +277,10 @@ def sweep(
         from tripwire.cli_view import make_plots
 
         make_plots(folder)
+
+
+def _say(message: str) -> None:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _warn(message: str) -> None:

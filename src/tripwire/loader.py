@@ -1,7 +1,10 @@
-"""Reading scenario files: YAML, ``extends``, figure references, validation, provenance.
+"""Reading scenario files: YAML, ``extends``, ``edit``, references, validation, provenance.
 
 This is the only code that reads scenario files. A scenario may ``extends:`` another file
-(deep merge: mappings merge, lists and scalars replace). Any number may be written as a
+(deep merge: mappings merge, lists and scalars replace), then ``edit:`` lists of the merged
+result item by item: ``edit: {network.links: [{id: gap_rail, channels: 2}]}`` changes the
+item with that ``id`` (or ``name``, or ``site``), appends one with a new key, or removes one
+given ``remove: true`` (docs/scenario-files.md). Any number may be written as a
 reference to a catalogue entry, ``{figure: ID}`` (``seeds/figures.yaml``: figures from the
 source articles) or ``{assumption: ID}`` (public figures and labelled assumptions), with an
 optional ``times: FACTOR``; the catalogue files are named by ``figures_file`` and
@@ -13,6 +16,7 @@ file, the field path and, where the parser knows it, the line.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,30 +87,230 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_tree(
-    path: Path, chain: tuple[Path, ...]
-) -> tuple[dict[str, Any], dict[PathKey, tuple[str, int]]]:
-    """Read a file and its ``extends`` parents, merged, with per-path (file, line)."""
+Where = dict[PathKey, tuple[str, int]]  # field path -> (file, line)
+
+
+def _read_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Where]:
+    """Read a file and its ``extends`` parents, merged, with per-path (file, line); then
+    apply the file's own ``edit``."""
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise ScenarioError([Problem(str(path), "", "expected a mapping of scenario fields")])
-    where = {k: (str(path), v) for k, v in lines.items()}
+    where = {k: (str(path), v) for k, v in lines.items() if k[:1] != ("edit",)}
     for key in ("figures_file", "assumptions_file"):
         if key in data:
             data[key] = str((path.parent / str(data[key])).resolve())
     parent = data.pop("extends", None)
-    if parent is None:
-        return data, where
-    ppath = (path.parent / str(parent)).resolve()
-    if ppath in chain:
-        raise ScenarioError(
-            [Problem(str(path), "extends", "circular extends", lines.get(("extends",)))]
-        )
-    if not ppath.is_file():
-        msg = f"extends names {parent!r}, but {ppath} does not exist"
-        raise ScenarioError([Problem(str(path), "extends", msg, lines.get(("extends",)))])
-    pdata, pwhere = _read_tree(ppath, (*chain, ppath))
-    return _merge(pdata, data), {**pwhere, **where}
+    has_edit = "edit" in data
+    edit = data.pop("edit", None)
+    if parent is not None:
+        ppath = (path.parent / str(parent)).resolve()
+        if ppath in chain:
+            raise ScenarioError(
+                [Problem(str(path), "extends", "circular extends", lines.get(("extends",)))]
+            )
+        if not ppath.is_file():
+            msg = f"extends names {parent!r}, but {ppath} does not exist"
+            raise ScenarioError([Problem(str(path), "extends", msg, lines.get(("extends",)))])
+        pdata, pwhere = _read_tree(ppath, (*chain, ppath))
+        pwhere = _without(pwhere, _replaced(pdata, data))  # lines of values now gone
+        data, where = _merge(pdata, data), {**pwhere, **where}
+    if has_edit:
+        data, where = _apply_edit(data, where, edit, lines, str(path))
+    return data, where
+
+
+_ITEM_KEYS = ("id", "name", "site")
+
+
+def _item_key(item: Any) -> tuple[str, Any] | None:
+    """The key of a list item: its first field of id, name, site, with the value."""
+    if isinstance(item, dict):
+        for k in _ITEM_KEYS:
+            if k in item:
+                return k, item[k]
+    return None
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _line(lines: dict[PathKey, int], p: PathKey) -> int | None:
+    """The line of ``p``, else of its nearest parent the parser saw."""
+    for n in range(len(p), -1, -1):
+        if p[:n] in lines:
+            return lines[p[:n]]
+    return None
+
+
+def _replaced(base: Any, over: dict[Any, Any], rel: PathKey = ()) -> list[PathKey]:
+    """Paths (relative to ``base``) whose old value ``_merge(base, over)`` replaces whole."""
+    out: list[PathKey] = []
+    for k, v in over.items():
+        if _is_block(v) and isinstance(base, dict) and _is_block(base.get(k)):
+            out += _replaced(base[k], v, (*rel, k))
+        else:
+            out.append((*rel, k))
+    return out
+
+
+def _without(where: Where, gone: list[PathKey]) -> Where:
+    """``where`` without the entries strictly below a path in ``gone``: those values were
+    replaced whole, so lines below them belong to values no longer there."""
+    cut = set(gone)
+    return {k: v for k, v in where.items() if not any(k[:n] in cut for n in range(1, len(k)))}
+
+
+def _set_in(data: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:
+    """``data`` with the value at ``parts`` replaced; mappings on the way are copied, so
+    nothing shared (a YAML alias, a parent's data) changes."""
+    out = dict(data)
+    out[parts[0]] = value if len(parts) == 1 else _set_in(out[parts[0]], parts[1:], value)
+    return out
+
+
+def _apply_edit(
+    data: dict[str, Any], where: Where, edit: Any, lines: dict[PathKey, int], file: str
+) -> tuple[dict[str, Any], Where]:
+    """Apply a file's ``edit:`` to ``data`` (its parents merged with its own keys).
+
+    ``edit`` maps dotted paths of lists to items; each item names one list item by its key
+    (the first of id, name, site it has): with ``remove: true`` that item goes, otherwise
+    its fields deep-merge into the item with that key, or it is appended when none has it.
+    Items apply in order. A list absent from its mapping is an empty one (the schema's
+    default for optional lists). ``where`` is rebuilt for the edited lists: kept items keep
+    their lines (re-indexed), the fields an edit sets point at the edit.
+    """
+    problems: list[Problem] = []
+
+    def fail(p: PathKey, msg: str) -> None:
+        problems.append(Problem(file, dotted(p), msg, _line(lines, p)))
+
+    if not isinstance(edit, dict):
+        fail(("edit",), "expected a mapping from list paths (network.links, units...) to items")
+        raise ScenarioError(problems)
+    targets: list[tuple[str, list[str], list[Any], list[Any]]] = []
+    for key, items in edit.items():
+        epath: PathKey = ("edit", str(key))
+        parts = key.split(".") if isinstance(key, str) else []
+        if not parts or not all(parts):
+            fail(epath, "expected the dotted path of a list, such as network.links or units")
+            continue
+        holder: Any = data
+        for part in parts[:-1]:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        target = holder.get(parts[-1], []) if isinstance(holder, dict) else None
+        if not isinstance(holder, dict):
+            fail(
+                epath,
+                f"no list at {key}: no mapping {'.'.join(parts[:-1])} in this file or the "
+                "files it extends",
+            )
+        elif isinstance(target, dict):
+            fail(
+                epath,
+                f"{key} is a mapping, not a list: a mapping already merges key by key "
+                f"(set or add keys under {key} in this file)",
+            )
+        elif not isinstance(target, list):
+            what = "null" if target is None else "a single value"
+            fail(epath, f"{key} is {what}, not a list")
+        elif not all(_item_key(it) for it in target):
+            fail(epath, f"the items of {key} have no id, name or site to be named by")
+        elif not isinstance(items, list):
+            fail(epath, "expected a list of items, each with an id, name or site")
+        else:
+            targets.append((key, parts, target, items))
+
+    # lines of the items of the edited lists and of the edit's items, relative to the item
+    prefixes = {tuple(parts) for _, parts, _, _ in targets}
+    lengths = {len(p) for p in prefixes}
+    old: dict[PathKey, dict[int, Where]] = {p: {} for p in prefixes}
+    for k, loc in where.items():
+        for n in lengths:
+            pos = k[n] if len(k) > n else None
+            if isinstance(pos, int) and k[:n] in prefixes:
+                old[k[:n]].setdefault(pos, {})[k[n + 1 :]] = loc
+    mine: dict[PathKey, Where] = {}
+    for k, ln in lines.items():
+        if len(k) >= 3 and k[0] == "edit":
+            mine.setdefault(k[:3], {})[k[3:]] = (file, ln)
+    rebuilt: dict[PathKey, tuple[str, list[Where]]] = {}
+
+    for key, parts, target, items in targets:
+        slots: list[Any] = list(target)  # None: removed
+        locs = [old[tuple(parts)].get(j, {}) for j in range(len(slots))]
+        index: dict[tuple[str, Any], list[int]] = {}
+        for j, it in enumerate(slots):
+            named = _item_key(it)
+            if _hashable(named):
+                index.setdefault(named, []).append(j)  # type: ignore[arg-type]
+        fields = [f for f in _ITEM_KEYS if any(n[0] == f for n in map(_item_key, slots) if n)]
+        for i, item in enumerate(items):
+            ipath: PathKey = ("edit", key, i)
+            named = _item_key(item)
+            if named is None:
+                fail(ipath, "expected a mapping with an id, name or site naming the item")
+                continue
+            field, value = named
+            if not _hashable(named) or value is None or isinstance(value, bool):
+                fail((*ipath, field), f"expected the {field} of an item of {key}")
+                continue
+            if fields and field not in fields:
+                fail((*ipath, field), f"the items of {key} are named by {fields[0]}, not {field}")
+                continue
+            matches = index.get(named, [])
+            if len(matches) > 1:
+                fail(ipath, f"{len(matches)} items of {key} have {field} {value!r}: which one?")
+                continue
+            if "remove" in item:
+                extra = sorted(str(k) for k in item if k not in (field, "remove"))
+                if item["remove"] is not True:
+                    fail((*ipath, "remove"), "remove takes true (to remove the item)")
+                elif extra:
+                    fail(ipath, f"remove: true takes only the {field}, not {', '.join(extra)}")
+                elif not matches:
+                    have = [str(n[1]) for n in map(_item_key, slots) if n is not None]
+                    close = difflib.get_close_matches(str(value), have, n=3)
+                    hint = (
+                        f"did you mean {', '.join(close)}?"
+                        if close
+                        else f"known: {', '.join(have[:8])}{', ...' if len(have) > 8 else ''}"
+                    )
+                    fail(ipath, f"no item of {key} has {field} {value!r} ({hint})")
+                else:
+                    slots[matches.pop()] = None
+            elif matches:
+                j = matches[0]
+                kept = _without(locs[j], _replaced(slots[j], item))
+                slots[j] = _merge(slots[j], item)
+                locs[j] = {**kept, **{r: loc for r, loc in mine.get(ipath, {}).items() if r}}
+            else:
+                index[named] = [len(slots)]
+                slots.append(dict(item))
+                locs.append(mine.get(ipath, {}))
+        data = _set_in(data, parts, [it for it in slots if it is not None])
+        rebuilt[tuple(parts)] = key, [loc for it, loc in zip(slots, locs) if it is not None]
+    if problems:
+        raise ScenarioError(sorted(problems, key=lambda p: p.line or 0))
+
+    out: Where = {
+        k: loc
+        for k, loc in where.items()
+        if not any(len(k) > n and isinstance(k[n], int) and k[:n] in prefixes for n in lengths)
+    }
+    for p, (key, locs) in rebuilt.items():
+        if p not in out and ("edit", key) in lines:  # a list the edit created
+            out[p] = (file, lines[("edit", key)])
+        for j, item_locs in enumerate(locs):
+            for r, loc in item_locs.items():
+                out[(*p, j, *r)] = loc
+    return data, out
 
 
 def _catalogue(file: str | None, section: str, kind: str) -> dict[str, dict[str, Any]]:
@@ -223,6 +427,40 @@ def _semantic(s: Scenario) -> list[tuple[PathKey, str]]:
             if key in seen:
                 out.append(((*label.split("."), i), f"duplicate name {key!r}"))
             seen.add(key)
+    if s.pool is not None:
+        tiers: set[str] = set()
+        for i, t in enumerate(s.pool.tiers):
+            if t.name in tiers:  # tier names key the formations' random streams
+                out.append((("pool", "tiers", i, "name"), f"duplicate tier name {t.name!r}"))
+            tiers.add(t.name)
+    control_points = ", ".join(sorted(s.movement_control)) or "none: add movement_control"
+    for i, link in enumerate(s.network.links):
+        if link.control is not None and link.control not in s.movement_control:
+            out.append(
+                (
+                    ("network", "links", i, "control"),
+                    f"unknown movement-control point {link.control!r} (points: {control_points})",
+                )
+            )
+    by_id = {lk.id: lk for lk in s.network.links}
+    denials: set[str] = set()
+    for i, d in enumerate(s.denial):
+        if d.name in denials:
+            out.append((("denial", i, "name"), f"duplicate denial name {d.name!r}"))
+        denials.add(d.name)
+        for j, ref in enumerate(d.links):
+            if ref not in by_id:
+                close = difflib.get_close_matches(ref, list(by_id), n=3)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                out.append((("denial", i, "links", j), f"unknown link {ref!r}{hint}"))
+            elif by_id[ref].channels is None:
+                out.append(
+                    (
+                        ("denial", i, "links", j),
+                        f"link {ref!r} has unlimited capacity (channels: null); a denial "
+                        "throttles channels, so it needs a capacity-limited link",
+                    )
+                )
     for i, p in enumerate(s.prepositioned):
         node(p.site, ("prepositioned", i, "site"))
     for i, cp in enumerate(s.checkpoints_hours):

@@ -5,10 +5,12 @@ Layout of ``results/<run>/``::
     manifest.json                  what was run, by which version and command; file checksums
     comparison.json                paired differences (when several scenarios were run)
     <scenario>/replications.parquet  one row per replication
+    <scenario>/formations.parquet  one row per (replication, formation): the closure table
     <scenario>/summary.json        distributions with 95 % confidence intervals
     <scenario>/scenario.resolved.yaml  the scenario exactly as simulated (references resolved)
     <scenario>/sources.json        where every parameter value came from
-    parts/<scenario>/*.parquet     finished chunks while the batch runs (removed at the end)
+    parts/<scenario>/*.parquet     finished chunks while the batch runs (removed at the end):
+                                   rep-<start>.parquet and form-<start>.parquet per chunk
 
 Every file is written to a temporary name and renamed into place, so a reader never sees a
 half-written file, and an interrupted batch keeps every finished chunk in ``parts/``.
@@ -31,6 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+
+from tripwire.model.outcome import FORMATIONS_KEY
 
 # Arrow's default pool (mimalloc) keeps freed memory for reuse, so a process that once read
 # a large column stays large; the system allocator returns it (measured: 362 -> 290 MB peak
@@ -132,15 +136,243 @@ def checksums(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): sha256(p) for p in files}
 
 
+def inside(folder: Path, *parts: str) -> Path:
+    """``folder / parts[0] / ...``, checked to lie strictly inside ``folder`` once ``..``
+    and symbolic links are resolved (on both sides); ``ValueError`` saying why if not.
+
+    Every place that joins a scenario or sweep name to a folder goes through this, so a name
+    cannot write next to, above or over the folder it belongs in."""
+    if not parts:
+        raise ValueError(f"nothing to join to {folder}")
+    for part in parts:
+        if not isinstance(part, str) or not part or "\0" in part:
+            raise ValueError(f"{part!r} is not a usable file name (in {folder})")
+    path = folder.joinpath(*parts)
+    try:
+        base, target = folder.resolve(), path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic-link loop
+        raise ValueError(f"cannot resolve {path}: {exc}") from None
+    if target == base or not target.is_relative_to(base):
+        raise ValueError(f"{'/'.join(parts)!r} leads outside {folder}")
+    return path
+
+
+LABEL_LENGTH = 100  # a folder label longer than this is shortened (keeps file names legal)
+
+
 def new_run_dir(base: Path, label: str, now: dt.datetime | None = None) -> Path:
-    """A fresh folder ``base/<label>-<UTC timestamp>`` (suffixed if it exists)."""
+    """A fresh folder ``base/<label>-<UTC timestamp>`` (suffixed if it exists).
+
+    ``label`` must be a plain name (:func:`tripwire.names.check_name`, ``ValueError``
+    otherwise); a long one (several long scenario names joined) is cut to
+    :data:`LABEL_LENGTH` characters with a short hash of the whole, so the folder name stays
+    within every file system's limit and different labels stay apart."""
+    from tripwire.names import check_name
+
+    if len(label) > LABEL_LENGTH:
+        tag = hashlib.sha256(label.encode()).hexdigest()[:8]
+        label = f"{label[: LABEL_LENGTH - 9].rstrip('.-')}-{tag}"
+    check_name(label)
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
-    path = base / f"{label}-{stamp}"
+    path = inside(base, f"{label}-{stamp}")
     k = 1
     while path.exists():
         k += 1
-        path = base / f"{label}-{stamp}-{k}"
+        path = inside(base, f"{label}-{stamp}-{k}")
     return path
+
+
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 256 << 20  # a sweep's manifest holds its spec and every checksum
+SWEEP_STATUSES = ("running", "complete", "incomplete")
+
+
+def manifest_kind(manifest: Any) -> str | None:
+    """``"run"`` or ``"sweep"`` if ``manifest`` has the shape of what tripwire writes:
+
+    * a run's start manifest (``simulate run``): ``tripwire_version``, ``resume`` (a
+      mapping), ``stages`` (a list);
+    * a complete run: ``tripwire_version``, ``complete: true``, ``files`` (checksums);
+    * a sweep (:func:`tripwire.sweeprun.open_folder` and ``complete``): ``status`` (running,
+      complete or incomplete), ``digest`` (SHA-256), ``spec`` (a mapping), and ``files``
+      once finished.
+
+    ``None`` for anything else."""
+    if not isinstance(manifest, dict):
+        return None
+    files = manifest.get("files")
+    if "files" in manifest and not (
+        isinstance(files, dict) and all(isinstance(v, str) for v in files.values())
+    ):
+        return None
+    digest = manifest.get("digest")
+    if (
+        manifest.get("status") in SWEEP_STATUSES
+        and isinstance(digest, str)
+        and re.fullmatch(r"[0-9a-f]{64}", digest)
+        and isinstance(manifest.get("spec"), dict)
+        and (manifest["status"] == "running" or files is not None)
+    ):
+        return "sweep"
+    if not isinstance(manifest.get("tripwire_version"), str):
+        return None
+    if isinstance(manifest.get("resume"), dict) and isinstance(manifest.get("stages"), list):
+        return "run"
+    if manifest.get("complete") is True and files is not None:
+        return "run"
+    return None
+
+
+def _read_manifest(folder: Path) -> tuple[dict[str, Any] | None, str]:
+    """The folder's tripwire manifest, or ``None`` and why not."""
+    path = folder / MANIFEST
+    try:
+        if path.is_symlink():
+            return None, f"its {MANIFEST} is a symbolic link"
+        if not path.is_file():
+            return None, f"no {MANIFEST}"
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            return None, f"its {MANIFEST} is too large to be tripwire's"
+        manifest = json.loads(path.read_bytes())
+    except OSError as exc:
+        return None, f"cannot read its {MANIFEST}: {exc.strerror or exc}"
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or absurdly nested
+        return None, f"its {MANIFEST} is not JSON"
+    if manifest_kind(manifest) is None:
+        return None, f"its {MANIFEST} is not a tripwire run or sweep manifest"
+    return manifest, ""
+
+
+def tripwire_manifest(folder: Path) -> dict[str, Any] | None:
+    """The parsed ``folder/manifest.json`` if it is a tripwire run or sweep manifest (see
+    :func:`manifest_kind`), else ``None`` (missing, unreadable, not JSON, another shape)."""
+    return _read_manifest(folder)[0]
+
+
+class NotReplaceable(ValueError):
+    """A folder that ``--force`` must not delete (the message names it and says why)."""
+
+
+_TEMP = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}")  # _atomic's temporary names
+_RUN_PART = re.compile(r"(rep|form)-\d{9}\.parquet")  # part_path's kinds
+_SWEEP_PART = re.compile(r"s\d{2}-p\d{6}-r\d{9}\.parquet")
+_FIGURE = re.compile(r"[^/]+\.(png|svg)")
+SCENARIO_FILES = frozenset(  # what a run writes in <scenario>/ (module docstring)
+    {
+        "replications.parquet",
+        "formations.parquet",
+        "summary.json",
+        "scenario.resolved.yaml",
+        "sources.json",
+    }
+)
+RUN_FILES = frozenset({MANIFEST, "comparison.json", "report.html"})
+SWEEP_FILES = frozenset(
+    {
+        MANIFEST,
+        "replications.parquet",
+        "replications.parquet.tmp",  # finalize's table while it is written
+        "points.parquet",
+        "comparison.parquet",
+        "sensitivity.json",
+        "report.html",
+    }
+)
+
+
+def _scenario_names(manifest: Mapping[str, Any]) -> set[str]:
+    names: set[str] = set()
+    for block in (manifest.get("scenarios"), (manifest.get("resume") or {}).get("scenarios")):
+        if isinstance(block, dict):
+            names.update(k for k in block if isinstance(k, str))
+    return names
+
+
+def _written_by_tripwire(
+    rel: tuple[str, ...], is_dir: bool, kind: str, scenarios: set[str], listed: set[str]
+) -> bool:
+    """Whether tripwire writes the entry ``rel`` (path parts below the result folder)."""
+    if not is_dir:
+        if "/".join(rel) in listed:
+            return True
+        temp = _TEMP.fullmatch(rel[-1])
+        if temp and _written_by_tripwire((*rel[:-1], temp["name"]), False, kind, scenarios, set()):
+            return True
+    elif any(f.startswith("/".join(rel) + "/") for f in listed):
+        return True
+    match rel, is_dir, kind:
+        case (("parts" | "plots"),), True, _:
+            return True
+        case (name,), False, "run":
+            return name in RUN_FILES
+        case (name,), False, "sweep":
+            return name in SWEEP_FILES
+        case (name,), True, "run":
+            return name in scenarios
+        case ("parts", "SHA256SUMS"), False, _:
+            return True
+        case ("plots", name), False, _:
+            return bool(_FIGURE.fullmatch(name))
+        case ("parts", name), False, "sweep":
+            return bool(_SWEEP_PART.fullmatch(name))
+        case ("parts", name), True, "run":
+            return name in scenarios
+        case (scenario, name), False, "run":
+            return scenario in scenarios and name in SCENARIO_FILES
+        case ("parts", scenario, name), False, "run":
+            return scenario in scenarios and bool(_RUN_PART.fullmatch(name))
+    return False
+
+
+def replaceable(folder: Path) -> int:
+    """Check that ``--force`` may delete ``folder`` and return how many files it holds.
+
+    Only a tripwire result folder is replaceable: one whose ``manifest.json`` is a tripwire
+    run or sweep manifest (:func:`tripwire_manifest`) and that holds nothing but what
+    tripwire writes there (the files its manifest lists, the scenario folders, ``parts/``,
+    ``plots/``, the report, the summaries and tables). Raises :class:`NotReplaceable`
+    naming the folder and the reason (the unknown entries, if that is why)."""
+    if folder.is_symlink():
+        raise NotReplaceable(f"{folder} is a symbolic link, not a tripwire result folder")
+    manifest, why = _read_manifest(folder)
+    if manifest is None:
+        raise NotReplaceable(f"{folder} is not a tripwire result folder ({why})")
+    kind = manifest_kind(manifest) or ""
+    listed = {k for k in manifest.get("files") or {} if isinstance(k, str)}
+    scenarios = _scenario_names(manifest)
+    unknown: list[str] = []
+    files = 0
+
+    def walk(path: Path, rel: tuple[str, ...]) -> None:
+        nonlocal files
+        with os.scandir(path) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                here = (*rel, entry.name)
+                shown = "/".join(here)
+                if entry.is_symlink():
+                    unknown.append(f"{shown} (a symbolic link)")
+                elif entry.is_dir():
+                    if _written_by_tripwire(here, True, kind, scenarios, listed):
+                        walk(Path(entry.path), here)
+                    else:
+                        unknown.append(f"{shown}/")
+                elif entry.is_file() and _written_by_tripwire(here, False, kind, scenarios, listed):
+                    files += 1
+                else:
+                    unknown.append(shown)
+
+    try:
+        walk(folder, ())
+    except OSError as exc:
+        raise NotReplaceable(
+            f"cannot list {exc.filename or folder}: {exc.strerror or exc}"
+        ) from None
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (
+            f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        )
+        raise NotReplaceable(f"{folder} holds what tripwire does not write there: {shown}")
+    return files
 
 
 LEDGER = "SHA256SUMS"  # in parts/: one "<sha256>  <relative path>" line per finished part
@@ -186,16 +418,24 @@ def part_problem(parts: Path, path: Path, sums: Mapping[str, str]) -> str | None
 
 
 def write_part(run: Path, scenario: str, start: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write a chunk's parts: its closure-table rows (carried under ``FORMATIONS_KEY``, when
+    present) to ``form-<start>.parquet`` first, then its replication rows to
+    ``rep-<start>.parquet``; each is checksummed in the ledger as it is written."""
+    if rows and FORMATIONS_KEY in rows[0]:
+        frows = [fr for r in rows for fr in r[FORMATIONS_KEY]]
+        rows = [{k: v for k, v in r.items() if k != FORMATIONS_KEY} for r in rows]
+        write_checked(run / "parts", part_path(run, scenario, start, "form"), frows)
     write_checked(run / "parts", part_path(run, scenario, start), rows)
 
 
-def part_path(run: Path, scenario: str, start: int) -> Path:
-    return run / "parts" / scenario / f"rep-{start:09d}.parquet"
+def part_path(run: Path, scenario: str, start: int, kind: str = "rep") -> Path:
+    """A chunk's part: ``rep`` (replications) or ``form`` (closure table)."""
+    return run / "parts" / scenario / f"{kind}-{start:09d}.parquet"
 
 
-def part_files(run: Path, scenario: str) -> list[Path]:
-    """A scenario's finished chunk parts, in replication order."""
-    return sorted((run / "parts" / scenario).glob("rep-*.parquet"))
+def part_files(run: Path, scenario: str, kind: str = "rep") -> list[Path]:
+    """A scenario's finished chunk parts of one kind, in replication order."""
+    return sorted((run / "parts" / scenario).glob(f"{kind}-*.parquet"))
 
 
 ROW_GROUP = 2_000  # rows per row group when parts are joined (bounds the buffer)

@@ -18,6 +18,8 @@ import numpy as np
 
 from tripwire.backends import make_backend, stream
 from tripwire.model import Plan, compile_plan, simulate
+from tripwire.model.outcome import FORMATIONS_KEY
+from tripwire.model.theatre import simulate_with_formations
 from tripwire.scenario import Scenario
 
 Row = dict[str, Any]
@@ -33,6 +35,7 @@ class Chunk:
     start: int
     stop: int
     buildup: bool = False  # record strength on the build-up grid (runs, not sweeps)
+    formations: bool = False  # attach the closure table's rows (runs, not sweeps)
 
 
 def replication_seed(seed: int, index: int) -> np.random.SeedSequence:
@@ -50,13 +53,13 @@ def run_chunk(chunk: Chunk) -> tuple[Chunk, list[Row]]:
     plan = _plan(chunk.spec)
     rows = []
     for i in range(chunk.start, chunk.stop):
-        rows.append(
-            {
-                "replication": i,
-                "seed": chunk.seed,
-                **simulate(plan, replication_seed(chunk.seed, i), chunk.buildup),
-            }
-        )
+        seed = replication_seed(chunk.seed, i)
+        if chunk.formations:  # the closure table travels with the row, under FORMATIONS_KEY
+            row, frows = simulate_with_formations(plan, seed, chunk.buildup)
+            row[FORMATIONS_KEY] = [{"replication": i, **fr} for fr in frows]
+        else:
+            row = simulate(plan, seed, chunk.buildup)
+        rows.append({"replication": i, "seed": chunk.seed, **row})
     return chunk, rows
 
 
@@ -73,6 +76,7 @@ def make_chunks(
     size: int,
     buildup: bool = False,
     first: int = 0,
+    formations: bool = False,
 ) -> list[Chunk]:
     """Chunks of replications ``first .. replications - 1`` of every scenario."""
     out = []
@@ -80,7 +84,7 @@ def make_chunks(
         spec = s.model_dump_json(by_alias=True)
         for start in range(first, replications, size):
             stop = min(start + size, replications)
-            out.append(Chunk(s.name, spec, seed, start, stop, buildup))
+            out.append(Chunk(s.name, spec, seed, start, stop, buildup, formations))
     return out
 
 
@@ -108,6 +112,7 @@ def run_batch(
     keep: bool = True,
     size: int | None = None,
     skip: Callable[[Chunk], bool] | None = None,
+    formations: bool = False,
 ) -> dict[str, list[Row]]:
     """Run replications ``first .. replications - 1`` of every scenario; return rows per
     scenario in replication order (a later stage of a sequential run starts at ``first``).
@@ -116,7 +121,7 @@ def run_batch(
     :func:`chunk_size`); chunks for which ``skip`` is true are not run (a resumed run's
     finished chunks)."""
     size = size or chunk_size(replications - first, workers)
-    chunks = make_chunks(scenarios, replications, seed, size, buildup, first)
+    chunks = make_chunks(scenarios, replications, seed, size, buildup, first, formations)
     if skip is not None:
         chunks = [c for c in chunks if not skip(c)]
     rows: dict[str, list[Row]] = {s.name: [] for s in scenarios}

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tripwire.distributions import Distribution, Fixed
+from tripwire.names import check_name
 
 COUNTRIES: tuple[str, ...] = ("estonia", "latvia", "lithuania")
 Country = Literal["estonia", "latvia", "lithuania"]
@@ -223,12 +224,89 @@ class Link(Source):
     items_per_load: float = Field(gt=0, description="Equipment items one load carries.")
     troops_per_load: float = Field(gt=0, description="Personnel one load carries, people.")
     corridor: bool = Field(default=False, description="Crosses the Suwalki Gap (can be cut).")
+    offload_items_per_hour: Positive | None = Field(
+        default=None,
+        description="When set, each load also holds its channel for (its items / this rate) "
+        "hours, drawn per load: a berth's time scales with what the ship carries, items per "
+        "hour (null: service_hours alone).",
+    )
+    control: str | None = Field(
+        default=None,
+        description="Name of a movement-control point (key of the scenario's "
+        "movement_control) that a formation passes before entering this link after the "
+        "attack; null: none.",
+    )
+
+    @property
+    def full_load_service_hours(self) -> float:
+        """Planning figure for one full load's channel time: mean service plus
+        items_per_load / mean offload rate (routing only; draws are per load)."""
+        offload = (
+            self.items_per_load / self.offload_items_per_hour.mean
+            if self.offload_items_per_hour is not None
+            else 0.0
+        )
+        return self.service_hours.mean + offload
 
     @property
     def expected_hours(self) -> float:
-        """Expected hours for one load to cross the link empty: the static routing weight.
-        A hair above zero even for instant links, so routes never loop."""
-        return self.transit_hours.mean + self.service_hours.mean + 1e-6
+        """Expected hours for one full load to cross the link empty: the static routing
+        weight (mean transit + :attr:`full_load_service_hours`). A hair above zero even for
+        instant links, so routes never loop."""
+        return self.transit_hours.mean + self.full_load_service_hours + 1e-6
+
+
+class ControlPoint(Source):
+    """Host-nation or transit-nation movement control after the attack (see docs/model.md)."""
+
+    hours: NonNegative = Field(
+        description="Wait of one formation (or detachment) before it may enter a link that "
+        "names this point, drawn per formation and link; applies only after attack start "
+        "(before it, peacetime clearance covers the crossing), hours."
+    )
+
+
+class MarryUp(Source):
+    """When a formation counts as combat-ready at its destination (docs/model.md)."""
+
+    troops_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Share of its troops that must have arrived at its destination, fraction.",
+    )
+    equipment_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Share of its equipment items that must have arrived, fraction.",
+    )
+    integration_hours: NonNegative = Field(
+        default=Fixed(value=0.0),
+        description="Time to marry troops to equipment that travelled apart (a formation "
+        "with troops_modes) once both shares have arrived, hours; formations moving whole "
+        "skip it.",
+    )
+
+
+class Denial(Source):
+    """Air or sea arrivals denied or throttled for a while (drawn per replication)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="Label used in output columns.")
+    links: list[str] = Field(
+        min_length=1, description="Ids of capacity-limited links (airfields, berths) affected."
+    )
+    probability: float = Field(ge=0, le=1, description="Chance it happens, probability.")
+    capacity_share: Fraction = Field(
+        description="Share of each link's channels left while it lasts (0: closed), "
+        "fraction; channels left = floor(channels x share)."
+    )
+    start_hours: Distribution = Field(
+        default=Fixed(value=0.0),
+        description="Start relative to attack start, hours (negative: before; clamped to "
+        "the warning).",
+    )
+    duration_hours: NonNegative = Field(description="How long it lasts, hours.")
 
 
 class Network(Model):
@@ -262,10 +340,17 @@ class Unit(Source):
     type: UnitType
     origin: str
     destination: Country | None = Field(
-        default=None, description="Country; null lets the theatre allocate it to the largest gap."
+        default=None,
+        description="Country; null lets the theatre allocate it by priority fill (docs/model.md).",
     )
     readiness_hours: NonNegative = Field(description="Notice to move after decision, hours.")
     lift: Lift = "heavy"
+    troops_modes: list[Mode] | None = Field(
+        default=None,
+        description="Modes the troops travel by, apart from the equipment (which goes by "
+        "rail, road or sea); the two marry up at the destination (marry_up). null: troops "
+        "travel with their equipment.",
+    )
     count: int = Field(default=1, ge=1)
 
 
@@ -284,6 +369,11 @@ class Pool(Source):
     type: UnitType
     origin: str
     lift: Lift = "heavy"
+    troops_modes: list[Mode] | None = Field(
+        default=None,
+        description="Modes the troops travel by, apart from the equipment (see units); "
+        "null: with their equipment.",
+    )
     tiers: list[Tier] = Field(min_length=1)
     destinations: dict[Country, float] | None = Field(
         default=None,
@@ -314,7 +404,9 @@ class ItemsPerTroop(Source):
 class Scenario(Source):
     """A complete posture scenario."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Annotated[str, AfterValidator(check_name)] = Field(
+        description="Becomes this scenario's folder name in a result folder (tripwire.names)."
+    )
     description: str = ""
     posture: str = Field(description="Posture label shown in comparisons.")
     scenario_date: dt.date = Field(description="Date of the crisis (drives forward fielding).")
@@ -355,6 +447,15 @@ class Scenario(Source):
     equipment_items_per_troop: ItemsPerTroop
     pool: Pool | None = None
     units: list[Unit] = []
+    movement_control: dict[str, ControlPoint] = Field(
+        default={},
+        description="Movement-control points after the attack, by name; links refer to "
+        "them with `control:`.",
+    )
+    marry_up: MarryUp = Field(default=MarryUp(), description="When a formation is combat-ready.")
+    denial: list[Denial] = Field(
+        default=[], description="Air and sea arrivals that can be denied or throttled."
+    )
 
     @model_validator(mode="after")
     def _allocation(self) -> Scenario:

@@ -37,10 +37,16 @@ from tripwire.backends import Backend, stream
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
 from tripwire.results import (
+    MANIFEST,
+    NotReplaceable,
     checksums,
+    inside,
     ledger,
+    manifest_kind,
     part_problem,
     read_table,
+    replaceable,
+    tripwire_manifest,
     write_checked,
     write_json,
     write_rows,
@@ -174,39 +180,61 @@ class SweepOutcome:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
-def open_folder(folder: Path, plan: SweepPlan, resume: bool, force: bool = False) -> str:
+def open_folder(
+    folder: Path,
+    plan: SweepPlan,
+    resume: bool,
+    force: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> str:
     """Create a sweep folder, or check that ``folder`` was made by this very plan.
     Returns the folder's status ("running" for a new or interrupted sweep, "complete").
-    With ``force`` an existing tripwire folder (one with a manifest) is replaced."""
+    With ``force`` an existing tripwire result folder holding only what tripwire writes
+    (:func:`tripwire.results.replaceable`) is replaced; ``notify`` hears, before, what is
+    deleted. Anything else is a :class:`SweepError` naming the folder and the reason."""
     rec = plan.record()
-    manifest = folder / "manifest.json"
     if resume:
-        if not manifest.is_file():
-            raise SweepError(f"--resume {folder}: no manifest.json there, not a sweep folder")
-        old = json.loads(manifest.read_text())
+        old = tripwire_manifest(folder)
+        if old is None:
+            there = (folder / MANIFEST).is_file()
+            why = "its manifest.json is not a tripwire one" if there else "no manifest.json there"
+            raise SweepError(f"--resume {folder}: {why}, not a sweep folder")
+        if manifest_kind(old) != "sweep":
+            raise SweepError(
+                f"--resume {folder}: a run folder, not a sweep; "
+                f"use `simulate run --resume {folder}`"
+            )
         if old.get("digest") != digest(rec):
             diff = [
                 k
                 for k in rec
                 if json.dumps(rec[k], sort_keys=True, default=str)
-                != json.dumps(old.get("spec", {}).get(k), sort_keys=True, default=str)
+                != json.dumps(old["spec"].get(k), sort_keys=True, default=str)
             ]
             raise SweepError(
                 f"--resume {folder}: made by a different sweep; differs in "
                 f"{', '.join(diff) or 'its specification'}"
             )
         return str(old.get("status", "running"))
+    if folder.exists() and not folder.is_dir():
+        raise SweepError(f"{folder} exists and is not a folder")
     if folder.exists() and any(folder.iterdir()):
         if not force:
             raise SweepError(
                 f"{folder} exists and is not empty; continue it with --resume {folder}, or "
                 "replace it with --force"
             )
-        if not manifest.is_file():
-            raise SweepError(
-                f"--force: {folder} is not a tripwire result folder (no manifest.json); not removed"
-            )
+        try:
+            files = replaceable(folder)
+        except NotReplaceable as exc:
+            raise SweepError(f"--force: {exc}; not removed") from None
+        if notify is not None:
+            notify(f"--force: deleting the tripwire result folder {folder} ({files} files)")
         shutil.rmtree(folder)
+    try:
+        manifest = inside(folder, MANIFEST)
+    except ValueError as exc:
+        raise SweepError(f"{folder}: {exc}") from None
     write_json(manifest, {"status": "running", "digest": digest(rec), "spec": rec})
     return "running"
 

@@ -38,6 +38,7 @@ def test_run_writes_a_complete_result_folder(tmp_path):
     assert manifest["complete"] and manifest["seed"] == 5 and manifest["replications"] == 12
     assert set(manifest["files"]) == {
         "brigade/replications.parquet",
+        "brigade/formations.parquet",
         "brigade/summary.json",
         "brigade/scenario.resolved.yaml",
         "brigade/sources.json",
@@ -48,6 +49,20 @@ def test_run_writes_a_complete_result_folder(tmp_path):
     summary = json.loads((out / "brigade" / "summary.json").read_text())
     assert summary["replications"] == 12 and "theatre" in summary["areas"]
     assert not (out / "parts").exists()
+    # the closure table: one row per (replication, formation), checksummed like the rest
+    from tripwire.model.outcome import FORMATION_COLUMNS
+    from tripwire.results import sha256
+
+    forms = pq.read_table(out / "brigade" / "formations.parquet")
+    assert forms.column_names == [c for c, _ in FORMATION_COLUMNS]
+    per_rep = forms.num_rows // 12
+    assert per_rep > 10 and forms.num_rows == 12 * per_rep
+    assert forms.column("replication").to_pylist() == sorted(
+        forms.column("replication").to_pylist()
+    )
+    assert manifest["files"]["brigade/formations.parquet"] == sha256(
+        out / "brigade" / "formations.parquet"
+    )
     # the resolved scenario is itself a valid scenario that reproduces the run
     resolved = yaml.safe_load((out / "brigade" / "scenario.resolved.yaml").read_text())
     p = tmp_path / "again.yaml"
@@ -65,7 +80,11 @@ def test_workers_1_and_2_give_identical_tables(tmp_path):
         r = run_files(out, *files, n=40, workers=w)
         assert r.exit_code == 0, r.output
         tables.append(
-            [pq.read_table(out / s / "replications.parquet") for s in ("rotational", "suwalki_cut")]
+            [
+                pq.read_table(out / s / f)
+                for s in ("rotational", "suwalki_cut")
+                for f in ("replications.parquet", "formations.parquet")
+            ]
         )
     assert all(same_table(a, b) for a, b in zip(*tables))
 
@@ -233,8 +252,10 @@ def test_interrupted_batch_keeps_finished_chunks(tmp_path, monkeypatch):
         ],
     )
     assert r.exit_code == 130
-    parts = sorted((out / "parts" / "brigade").glob("*.parquet"))
+    parts = sorted((out / "parts" / "brigade").glob("rep-*.parquet"))
     assert [p.name for p in parts] == ["rep-000000000.parquet", "rep-000000010.parquet"]
+    forms = sorted((out / "parts" / "brigade").glob("form-*.parquet"))
+    assert [p.name for p in forms] == ["form-000000000.parquet", "form-000000010.parquet"]
     assert sum(pq.read_table(p).num_rows for p in parts) == 20
     assert json.loads((out / "manifest.json").read_text())["complete"] is False
     monkeypatch.setattr(runner_mod, "run_chunk", real)

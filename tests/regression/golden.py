@@ -11,8 +11,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tests.conftest import SCENARIOS, SHIPPED
 from tripwire.loader import load_scenario
+from tripwire.model.outcome import FORMATIONS_KEY
 from tripwire.runner import run_batch, to_table
 from tripwire.summary import AREAS, censored_times
 
@@ -22,7 +25,9 @@ SEED, REPS = 20261123, 40
 
 def golden_summary(name: str) -> dict[str, Any]:
     s = load_scenario(SCENARIOS / f"{name}.yaml").scenario
-    table = to_table(run_batch([s], REPS, SEED, workers=1)[s.name])
+    rows = run_batch([s], REPS, SEED, workers=1, formations=True)[s.name]
+    forms = [f for r in rows for f in r.pop(FORMATIONS_KEY)]
+    table = to_table(rows)
     out: dict[str, Any] = {}
     for area in AREAS:
         t = sorted(censored_times(table, area))
@@ -30,6 +35,10 @@ def golden_summary(name: str) -> dict[str, Any]:
         out[f"beat_fa_{area}"] = int(table[f"beat_fa_{area}"].sum())
     out["corridor_closed"] = int(table["corridor_closed"].sum())
     out["loads_total"] = int(sum(table[c].sum() for c in table if c.endswith("_loads")))
+    # the closure table: per phase, its sum over formations and replications (NaN skipped)
+    for col in ("queue_h", "service_h", "transit_h", "control_h", "married_h", "combat_ready_h"):
+        out[f"formations_{col}_sum"] = round(float(np.nansum([f[col] for f in forms])), 6)
+    out["formations_censored"] = sum(bool(f["censored"]) for f in forms)
     return out
 
 

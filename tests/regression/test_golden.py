@@ -16,7 +16,7 @@ def test_shipped_scenario_matches_golden(name):
     want = EXPECTED[name]
     assert got.keys() == want.keys()
     for key, value in want.items():
-        if isinstance(value, list):
+        if isinstance(value, list | float):
             assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
         else:
             assert got[key] == value, key

@@ -49,7 +49,11 @@ def wait_for(predicate, timeout: float = 120.0) -> None:
 
 
 def parts(folder: Path) -> list[Path]:
-    return sorted((folder / "parts").rglob("*.parquet"))
+    """Finished chunks: a run's replication parts (each has a closure-table part beside it,
+    form-*.parquet) or a sweep's parts."""
+    return sorted(
+        p for p in (folder / "parts").rglob("*.parquet") if not p.name.startswith("form-")
+    )
 
 
 def check_rows(table_path: Path, scenario: Path, n: int, spot: int = 6) -> None:
@@ -218,6 +222,7 @@ def test_resume_recomputes_a_corrupted_part_and_names_it(tmp_path):
     )
     assert r.exit_code == 0
     reference = pq.read_table(out / "mini" / "replications.parquet")
+    reference_forms = pq.read_table(out / "mini" / "formations.parquet")
     # an interrupted folder: the start manifest and three parts, one of them damaged
     out2 = tmp_path / "run2"
     import tripwire.runner as runner_mod
@@ -238,7 +243,8 @@ def test_resume_recomputes_a_corrupted_part_and_names_it(tmp_path):
     finally:
         runner_mod.run_chunk = real
     assert r.exit_code == 130
-    damaged = sorted((out2 / "parts" / "mini").glob("*.parquet"))[1]
+    damaged = sorted((out2 / "parts" / "mini").glob("*.parquet"))[1]  # a closure-table part
+    assert damaged.name.startswith("form-")
     data = bytearray(damaged.read_bytes())
     data[len(data) // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
@@ -248,6 +254,7 @@ def test_resume_recomputes_a_corrupted_part_and_names_it(tmp_path):
     from tests.conftest import same_table
 
     assert same_table(pq.read_table(out2 / "mini" / "replications.parquet"), reference)
+    assert same_table(pq.read_table(out2 / "mini" / "formations.parquet"), reference_forms)
 
 
 def test_resume_refuses_a_changed_scenario(tmp_path):

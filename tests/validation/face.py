@@ -41,6 +41,10 @@ ASSUMPTIONS = [
         "weight of Lithuanian troops (assumption)",
     ),
     ("countries.lithuania.defence_delay_factor", 0, 3, "adversary clock rule (1)"),
+    ("denial.lithuania_air.probability", 0, 1, "airlift into Lithuania denied (0.5)"),
+    ("denial.klaipeda_sea.probability", 0, 1, "offloading at Klaipeda denied (0.3)"),
+    ("movement_control.lithuania.hours", 0, 48, "movement control entering Lithuania (2-6-24 h)"),
+    ("marry_up.equipment_share", 0.7, 1.0, "equipment share for combat-ready (0.9)"),
 ]
 
 

@@ -24,7 +24,7 @@ from tripwire.model.plan import Plan
 from tripwire.scenario import COUNTRIES, Scenario
 
 if TYPE_CHECKING:
-    from tripwire.model.theatre import Theatre
+    from tripwire.model.theatre import DenialDraw, FormationLog, Theatre
 
 NAN = float("nan")
 
@@ -54,6 +54,7 @@ def record(
     closed: bool,
     closure_rel: float,
     buildup: bool = False,
+    denials: list[DenialDraw] | None = None,
 ) -> dict[str, Any]:
     """Flat record of one replication (no seed or index: the runner adds those).
 
@@ -70,6 +71,11 @@ def record(
         # the cut as it took effect (it cannot precede the start of the simulated window)
         "corridor_closure_h": max(closure_rel, -w) if closed else NAN,
     }
+    for d in denials or ():
+        row[f"denied_{d.name}"] = d.active
+        row[f"denial_{d.name}_start_h"] = d.start - w if d.active else NAN
+        row[f"denial_{d.name}_end_h"] = d.end - w if d.active else NAN
+        row[f"denial_{d.name}_capacity_share"] = d.share if d.active else NAN
     arrivals: dict[str, list[tuple[float, float]]] = {c: [] for c in COUNTRIES}
     for c, t, troops in th.ready:
         arrivals[c].append((t, troops))
@@ -123,3 +129,90 @@ def record(
         row[f"route_{lk.id}_wait_h_mean"] = float(np.mean(st.waits)) if st.waits else NAN
         row[f"route_{lk.id}_wait_h_max"] = max(st.waits) if st.waits else NAN
     return row
+
+
+FORMATIONS_KEY = "formation_rows"
+"""Key under which a replication's row carries its closure-table rows from a worker to the
+part writer (never a column of replications.parquet)."""
+
+FORMATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("replication", "replication index"),
+    ("formation", "name: a unit's (with ' #k' for copies) or '<tier> formation <k>'"),
+    ("country", "where it was sent"),
+    ("troops", "people"),
+    ("items", "equipment items it moves"),
+    ("split", "troops and equipment travelled apart"),
+    ("censored", "not combat-ready within the horizon"),
+    ("ready_h", "readiness done (decision + notice to move)"),
+    ("cleared_h", "allowed to move (peacetime clearance, or the attack)"),
+    ("departed_h", "left its origin: max(ready_h, cleared_h)"),
+    ("control_h", "hours waiting for movement control on the critical path"),
+    ("queue_h", "hours waiting for channels on the critical path"),
+    ("service_h", "hours holding channels (loading, transfer, offload) on the critical path"),
+    ("transit_h", "hours travelling on the critical path"),
+    ("draw_h", "hours drawing a pre-positioned set"),
+    ("arrived_h", "last load at its destination node (NaN: not all arrived by the horizon)"),
+    ("marry_h", "hours marrying troops to equipment that travelled apart"),
+    ("married_h", "marry-up done: departed_h + control, queue, service, transit, draw, marry"),
+    ("reception_h", "hours waiting for and in reception"),
+    ("combat_ready_h", "counts toward its country's strength: married_h + reception_h"),
+)
+"""Columns of ``formations.parquet`` with their meaning; times are hours from attack start,
+durations hours; NaN where the phase did not happen within the horizon."""
+
+
+def formation_rows(
+    plan: Plan,
+    logs: list[FormationLog],
+    ready: list[float],
+    go: float,
+    dests: list[str],
+    w: float,
+    s: Scenario,
+) -> list[dict[str, Any]]:
+    """One row per formation (no replication index: the runner adds it), columns as
+    :data:`FORMATION_COLUMNS`. The phase durations are those of the critical path: the
+    load whose arrival completed the marry-up shares, back to the formation's departure,
+    taking at every node the load that arrived last (the formation regroups there)."""
+    horizon = w + s.horizon_hours
+
+    def rel(t: float) -> float:
+        return t - w if t <= horizon else NAN
+
+    out = []
+    for f, log, r, dest in zip(plan.formations, logs, ready, dests):
+        d = log.deliveries
+        arrived = NAN
+        if (
+            d is not None
+            and d.troops_in >= f.troops - 1e-6 * max(1.0, f.troops)
+            and d.items_in >= f.items - 1e-6 * max(1.0, f.items)
+        ):
+            arrived = rel(d.last())
+        married = log.married <= horizon and log.path is not None
+        path = log.path if married and log.path is not None else (NAN,) * 5
+        ready_c = log.combat_ready <= horizon
+        out.append(
+            {
+                "formation": f.name,
+                "country": dest,
+                "troops": f.troops,
+                "items": f.items,
+                "split": f.troops_modes is not None and f.lift != "fly_in",
+                "censored": not ready_c,
+                "ready_h": r - w,
+                "cleared_h": go - w,
+                "departed_h": rel(log.depart),
+                "control_h": path[0],
+                "queue_h": path[1],
+                "service_h": path[2],
+                "transit_h": path[3],
+                "draw_h": path[4],
+                "arrived_h": arrived,
+                "marry_h": log.marry if married else NAN,
+                "married_h": rel(log.married),
+                "reception_h": log.combat_ready - log.married if ready_c else NAN,
+                "combat_ready_h": rel(log.combat_ready),
+            }
+        )
+    return out

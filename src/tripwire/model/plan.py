@@ -32,10 +32,11 @@ class Formation:
     troops: float
     items: float  # equipment items to move by heavy lift
     origin: str
-    destination: str | None  # country, or None: allocated to the largest shortfall
+    destination: str | None  # country, or None: allocated by priority fill (forces.allocate)
     readiness: Distribution
     readiness_scale: float  # multiplies a draw to give hours (24 for days)
     lift: str
+    troops_modes: frozenset[str] | None = None  # troops travel apart by these modes
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Plan:
     formations: tuple[Formation, ...]
     country_nodes: dict[str, str]
     planning_hours: tuple[float, ...]  # per formation: static hours to its planning target
-    link_means: tuple[tuple[float, float], ...]  # per link: (mean service, mean transit)
+    link_means: tuple[tuple[float, float], ...]  # per link: (full-load service, mean transit)
 
 
 def stream(child: np.random.SeedSequence, name: str) -> np.random.Generator:
@@ -79,6 +80,7 @@ def compile_plan(s: Scenario) -> Plan:
                     readiness=u.readiness_hours,
                     readiness_scale=1.0,
                     lift=u.lift,
+                    troops_modes=frozenset(u.troops_modes) if u.troops_modes else None,
                 )
             )
     if s.pool is not None:
@@ -100,6 +102,7 @@ def compile_plan(s: Scenario) -> Plan:
                         readiness=tier.readiness_days,
                         readiness_scale=HOURS_PER_DAY,
                         lift=p.lift,
+                        troops_modes=frozenset(p.troops_modes) if p.troops_modes else None,
                     )
                 )
     links = tuple(s.network.links)
@@ -116,7 +119,7 @@ def compile_plan(s: Scenario) -> Plan:
         target = nodes[f.destination or s.allocation_priority[0]]
         dist = router.table(target, HEAVY_MODES, True)[1]
         planning.append(dist.get(f.origin, math.inf))
-    means = tuple((lk.service_hours.mean, lk.transit_hours.mean) for lk in links)
+    means = tuple((lk.full_load_service_hours, lk.transit_hours.mean) for lk in links)
     return Plan(s, links, router, tuple(formations), nodes, tuple(planning), means)
 
 
