@@ -670,7 +670,17 @@ def version() -> None:
 def main() -> None:
     """Console entry point: ``simulate FILE...`` is ``simulate run FILE...``."""
     args = sys.argv[1:]
-    commands = {"run", "check", "sources", "version", "sweep", "threshold", "plot", "report"}
+    commands = {
+        "run",
+        "check",
+        "sources",
+        "version",
+        "sweep",
+        "threshold",
+        "plot",
+        "report",
+        "validate",
+    }
     if args and args[0] not in commands and not args[0].startswith("-"):
         args = ["run", *args]
     app(args=args, prog_name="simulate")

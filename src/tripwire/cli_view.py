@@ -117,3 +117,66 @@ def report_command(
     except (PlotError, FolderError) as exc:
         raise fail(str(exc)) from None
     out.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def validate(
+    register: Annotated[Path, typer.Argument(help="The register of real moves.")] = Path(
+        "scenarios/validation/REGISTER.yaml"
+    ),
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 2,
+    replications: Annotated[
+        int | None,
+        typer.Option("--replications", "-n", min=10, help="Default: the register's."),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only these record ids.")
+    ] = None,
+    docs: Annotated[
+        Path | None,
+        typer.Option(help="Also rewrite the register section of this file (docs/validation.md)."),
+    ] = None,
+) -> None:
+    """Run every record of the validation register and judge it against the public record.
+
+    Exit 0 when every record agrees or is a listed known disagreement; 1 when a record
+    disagrees and is not listed, or a listed one now agrees; 2 on bad input."""
+    from rich.table import Table
+
+    from tripwire.errors import ScenarioError
+    from tripwire.validate import exit_code, fmt_h, markdown, run_register, write_docs
+
+    table = Table(title=f"validation against the public record ({register})")
+    for col in ("record", "role", "measured, h", "model 10/50/90 %, h", "tolerance", "verdict"):
+        table.add_column(col, overflow="fold")
+
+    def row(o: object) -> None:
+        from tripwire.validate import Outcome
+
+        assert isinstance(o, Outcome)
+        r = o.record
+        tol = f"± {r.tolerance_hours:g} h" if r.rule == "median" else "10-90 %"
+        colour = "green" if o.ok else "red"
+        table.add_row(
+            r.id,
+            r.role,
+            f"{r.value_hours:g}",
+            f"{fmt_h(o.q10)} / {fmt_h(o.q50)} / {fmt_h(o.q90)}",
+            tol,
+            f"[{colour}]{o.status}[/]",
+        )
+
+    try:
+        outcomes = run_register(register, workers, replications, only or (), row)
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+    out.print(table)
+    for o in outcomes:
+        out.print(f"  {o.record.id}: {o.record.source.strip()[:160]}", highlight=False)
+    if docs is not None:
+        try:
+            write_docs(docs, markdown(outcomes, register))
+        except (OSError, ValueError) as exc:
+            raise fail(f"--docs {docs}: {exc}") from None
+        out.print(f"wrote the register section of {docs}")
+    raise typer.Exit(exit_code(outcomes))

@@ -453,6 +453,14 @@ class Scenario(Source):
         "them with `control:`.",
     )
     marry_up: MarryUp = Field(default=MarryUp(), description="When a formation is combat-ready.")
+    wartime_factor: float = Field(
+        default=1.0,
+        gt=0,
+        description="Multiplies every load's service and transit time on a link entered at or "
+        "after attack start: below 1, wartime priority makes moves faster than the peacetime "
+        "records the network is calibrated to; above 1, damage and sabotage make them slower, "
+        "dimensionless.",
+    )
     denial: list[Denial] = Field(
         default=[], description="Air and sea arrivals that can be denied or throttled."
     )

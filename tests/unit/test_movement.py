@@ -336,3 +336,19 @@ def test_bad_control_and_denial_references_name_file_line_and_field(tmp_path, ed
     assert r.exit_code == 2
     assert f"{f}:" in r.output and expected in r.output.replace("\n", "")
     assert "Traceback" not in r.output
+
+
+def test_wartime_factor_scales_moves_after_the_attack_only():
+    # the control_theatre link: unlimited, no service, 10 h transit. Factor 2: a crossing
+    # before the attack still takes 10 h (arrives -38 h); one after it takes 20 h (12 + 20).
+    data = control_theatre(2, 0)
+    data["movement_control"] = {"border": {"hours": 0}}
+    data["wartime_factor"] = 2
+    row, forms = run(data)
+    assert row["ttr_lithuania_h"] == pytest.approx(-38)
+    data = control_theatre(2, 60)
+    data["movement_control"] = {"border": {"hours": 0}}
+    data["wartime_factor"] = 2
+    row, forms = run(data)
+    assert row["ttr_lithuania_h"] == pytest.approx(32)
+    assert forms[0]["transit_h"] == pytest.approx(20)

@@ -31,7 +31,6 @@ ASSUMPTIONS = [
     ("warning.days", 0, 14, "strategic warning, days (shipped: triangular 0-3-14)"),
     ("warning.decision_delay_hours", 6, 120, "political decision, hours (shipped: lognormal)"),
     ("pool.theatre_share", 0.05, 0.4, "share of the 300,000 sent to the Baltics (0.2)"),
-    ("network.links.de_pl_rail.channels", 1, 16, "train paths Germany-Poland (8)"),
     ("suwalki.closure_probability", 0, 1, "corridor cut (0.3)"),
     ("countries.lithuania.threat_troops", 15000, 60000, "threat to Lithuania (25,000-40,000)"),
     (
@@ -45,6 +44,8 @@ ASSUMPTIONS = [
     ("denial.klaipeda_sea.probability", 0, 1, "offloading at Klaipeda denied (0.3)"),
     ("movement_control.lithuania.hours", 0, 48, "movement control entering Lithuania (2-6-24 h)"),
     ("marry_up.equipment_share", 0.7, 1.0, "equipment share for combat-ready (0.9)"),
+    ("wartime_factor", 0.5, 2.0, "moves after the attack vs the peacetime record (1)"),
+    ("network.links.de_pl_rail.channels", 3, 24, "German railhead trains a day (9)"),
 ]
 
 

@@ -213,6 +213,7 @@ class Theatre:
         self.backlog = [0] * len(plan.links)  # loads waiting for a channel, per link
         self.congestion = s.routing == "congestion"
         self.control = {name: cp.hours for name, cp in s.movement_control.items()}
+        self.wartime = s.wartime_factor
         self.reception: dict[str, simpy.Resource | None] = {
             c: (
                 simpy.Resource(self.env, spec.reception_capacity_units)
@@ -440,8 +441,11 @@ class Theatre:
                     lk.items_per_load, np.maximum(0.0, items - np.arange(n) * lk.items_per_load)
                 )
                 sv = sv + cargo / lk.offload_items_per_hour.ppf(u[3::3])
+            tv = lk.transit_hours.ppf(u[2::3])
+            if env.now >= self.attack and self.wartime != 1.0:  # wartime_factor (docs/model.md)
+                sv, tv = sv * self.wartime, tv * self.wartime
             service: list[float] = sv.tolist()
-            transit: list[float] = lk.transit_hours.ppf(u[2::3]).tolist()
+            transit: list[float] = tv.tolist()
             t0 = env.now
             on_dispatch = None
             if edge.dst == dest:  # the last link: each load is delivered as it is dispatched

@@ -1,0 +1,274 @@
+"""Validation against the register of real military moves (``scenarios/validation/REGISTER.yaml``).
+
+Each record names a scenario that encodes one real move, the formation whose closure-table
+output is compared (``arrived_h - departed_h``, ``transit_h``, ...), the measured value, the
+tolerance and the rule, all written before the record was first run. This module runs each
+record, computes the model's 10/50/90 % of that output over the register's replications and
+applies the fixed verdict rule:
+
+* ``median``: agrees when ``|model median - measured| <= tolerance``;
+* ``band``: agrees when ``model q10 <= measured <= model q90``.
+
+A record listed with a ``known_disagreement`` (and its reason) is expected to disagree; if it
+starts to agree the list is stale, which is a failure too, so the list stays true.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from tripwire.errors import Problem, ScenarioError
+from tripwire.loader import dotted, load_scenario
+from tripwire.model.outcome import FORMATION_COLUMNS, FORMATIONS_KEY
+from tripwire.runner import run_batch
+from tripwire.yamlio import read_yaml
+
+DEFAULT_REGISTER = Path("scenarios/validation/REGISTER.yaml")
+_COLUMNS = {c for c, _ in FORMATION_COLUMNS}
+_OUTPUT = re.compile(r"^\s*([a-z_]+_h)\s*(?:-\s*([a-z_]+_h)\s*)?$")
+
+
+class Record(BaseModel):
+    """One real move, as the register states it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    role: Literal["calibration", "check"]
+    date: Annotated[str, BeforeValidator(str)]  # YAML reads 2021-07-13 as a date
+    what: str
+    source: str
+    measured: str
+    start_event: str
+    stop_event: str
+    route: str
+    scenario: str = Field(description="Scenario file, relative to the register.")
+    formation: str = Field(description="Name of the formation whose row is compared.")
+    output: str = Field(description="A closure-table column, or the difference of two.")
+    value_hours: float = Field(allow_inf_nan=False)
+    rule: Literal["median", "band"]
+    tolerance_hours: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    informs: list[str] = []
+    previously: str | None = None
+    known_disagreement: str | None = Field(
+        default=None, description="Why the model disagrees (a named parameter), if it does."
+    )
+
+    def columns(self) -> tuple[str, str | None]:
+        m = _OUTPUT.match(self.output)
+        if not m or m.group(1) not in _COLUMNS or (m.group(2) and m.group(2) not in _COLUMNS):
+            raise ValueError(
+                f"output {self.output!r}: expected COLUMN or COLUMN - COLUMN, columns of "
+                f"formations.parquet ending in _h ({', '.join(sorted(_COLUMNS))})"
+            )
+        return m.group(1), m.group(2)
+
+
+class Register(BaseModel):
+    """The register file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verdict_rule: str
+    replications: int = Field(ge=10)
+    seed: int = Field(ge=0, lt=2**63)
+    records: list[Record] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One record's run and verdict."""
+
+    record: Record
+    q10: float
+    q50: float
+    q90: float
+    agrees: bool
+
+    @property
+    def status(self) -> str:
+        known = self.record.known_disagreement is not None
+        if self.agrees:
+            return (
+                "agrees (listed as a known disagreement: update the register)"
+                if known
+                else "agrees"
+            )
+        return "known disagreement" if known else "disagrees"
+
+    @property
+    def ok(self) -> bool:
+        """True when the verdict is what the register expects."""
+        return self.agrees != (self.record.known_disagreement is not None)
+
+
+def load_register(path: Path) -> Register:
+    """Read and check a register; every problem names the file, field and line."""
+    data, lines = read_yaml(path)
+
+    def line(loc: tuple[str | int, ...]) -> int | None:
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in lines:
+                return lines[loc[:n]]
+        return None
+
+    try:
+        reg = Register.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(
+            [
+                Problem(str(path), dotted(tuple(e["loc"])), str(e["msg"]), line(tuple(e["loc"])))
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
+    problems = []
+    seen: set[str] = set()
+    for i, r in enumerate(reg.records):
+        if r.id in seen:
+            problems.append(
+                Problem(str(path), f"records[{i}].id", "duplicate id", line(("records", i)))
+            )
+        seen.add(r.id)
+        try:
+            r.columns()
+        except ValueError as exc:
+            problems.append(
+                Problem(str(path), f"records[{i}].output", str(exc), line(("records", i, "output")))
+            )
+        if r.rule == "median" and r.tolerance_hours is None:
+            problems.append(
+                Problem(
+                    str(path),
+                    f"records[{i}].tolerance_hours",
+                    "rule median needs a tolerance",
+                    line(("records", i)),
+                )
+            )
+        if not (path.parent / r.scenario).is_file():
+            problems.append(
+                Problem(
+                    str(path),
+                    f"records[{i}].scenario",
+                    f"no such file {r.scenario!r}",
+                    line(("records", i, "scenario")),
+                )
+            )
+    if problems:
+        raise ScenarioError(problems)
+    return reg
+
+
+def values(rows: Sequence[dict], record: Record) -> np.ndarray:
+    """The record's output in each replication (inf when it did not happen in the horizon)."""
+    a, b = record.columns()
+    out = []
+    for row in rows:
+        forms = [f for f in row[FORMATIONS_KEY] if f["formation"] == record.formation]
+        if len(forms) != 1:
+            raise ScenarioError(
+                [
+                    Problem(
+                        record.scenario,
+                        "formation",
+                        f"no single formation named {record.formation!r}",
+                    )
+                ]
+            )
+        f = forms[0]
+        v = f[a] - (f[b] if b else 0.0)
+        out.append(math.inf if math.isnan(v) else v)
+    return np.asarray(out, dtype=float)
+
+
+def judge(record: Record, x: np.ndarray) -> Outcome:
+    """The fixed verdict rule on the model's values of one record."""
+    q10, q50, q90 = (float(v) for v in np.quantile(x, [0.1, 0.5, 0.9]))
+    if record.rule == "median":
+        assert record.tolerance_hours is not None
+        agrees = abs(q50 - record.value_hours) <= record.tolerance_hours
+    else:
+        agrees = q10 <= record.value_hours <= q90
+    return Outcome(record, q10, q50, q90, agrees)
+
+
+def run_register(
+    path: Path,
+    workers: int = 1,
+    replications: int | None = None,
+    only: Sequence[str] = (),
+    on_record: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Run every record (or those named in ``only``) and judge it."""
+    reg = load_register(path)
+    n = replications or reg.replications
+    out = []
+    for r in reg.records:
+        if only and r.id not in only:
+            continue
+        s = load_scenario(path.parent / r.scenario).scenario
+        rows = run_batch([s], n, reg.seed, workers, formations=True)[s.name]
+        o = judge(r, values(rows, r))
+        out.append(o)
+        if on_record is not None:
+            on_record(o)
+    return out
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """0 when every verdict is what the register expects, else 1."""
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def fmt_h(v: float) -> str:
+    return "never" if math.isinf(v) else f"{v:.0f}"
+
+
+def markdown(outcomes: Sequence[Outcome], register: Path) -> str:
+    """The register's table for docs/validation.md: one row per record, then the details."""
+    lines = [
+        f"`simulate validate` on `{register.as_posix()}`: measured values and the model's "
+        "10 / 50 / 90 % of the same quantity, hours.",
+        "",
+        "| record | role | date | measured | model 10 / 50 / 90 % | rule, tolerance | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        r = o.record
+        tol = f"median ± {r.tolerance_hours:g} h" if r.rule == "median" else "inside 10-90 %"
+        lines.append(
+            f"| `{r.id}` | {r.role} | {r.date} | {r.value_hours:g} | "
+            f"{fmt_h(o.q10)} / {fmt_h(o.q50)} / {fmt_h(o.q90)} | {tol} | "
+            f"{'**' + o.status + '**' if not o.agrees else o.status} |"
+        )
+    lines.append("")
+    for o in outcomes:
+        r = o.record
+        lines += [
+            f"**`{r.id}`** ({r.role}). {r.what}. *Measured*: {r.measured}; from {r.start_event} "
+            f"to {r.stop_event}; route {r.route}. *Source*: {r.source.strip()} *Model output*: "
+            f"`{r.output}` of `{r.formation}` in `scenarios/validation/{r.scenario}`."
+            + (f" *Sets*: {'; '.join(r.informs)}." if r.informs and r.role == "calibration" else "")
+            + (f" *Known disagreement*: {r.known_disagreement}" if r.known_disagreement else ""),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- register:begin -->", "<!-- register:end -->"
+
+
+def write_docs(doc: Path, text: str) -> None:
+    """Replace the text between the register markers of ``doc``."""
+    old = doc.read_text(encoding="utf-8")
+    i, j = old.find(BEGIN), old.find(END)
+    if i < 0 or j < i:
+        raise ValueError(f"{doc}: no {BEGIN} ... {END} markers")
+    doc.write_text(old[: i + len(BEGIN)] + "\n" + text + "\n" + old[j:], encoding="utf-8")
