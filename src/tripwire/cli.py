@@ -601,8 +601,23 @@ def _sources(ls: LoadedScenario) -> dict[str, Any]:
 
 
 @app.command()
-def check(files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")]) -> None:
-    """Validate scenarios without running them (exit 2 and every problem if invalid)."""
+def check(
+    files: Annotated[
+        list[Path], typer.Argument(help="Scenario YAML files (or a validation register).")
+    ],
+) -> None:
+    """Validate scenarios without running them (exit 2 and every problem if invalid). A
+    validation register (REGISTER.yaml) is checked as a register."""
+    from tripwire.validate import is_register, load_register
+
+    registers = [f for f in files if f.is_file() and is_register(f)]
+    for f in registers:
+        try:
+            reg = load_register(f)
+        except ScenarioError as exc:
+            raise fail(str(exc)) from None
+        out.print(f"ok: {f} - validation register, {len(reg.records)} records", highlight=False)
+    files = [f for f in files if f not in registers]
     for ls in _load_all(files):
         s = ls.scenario
         plan = compile_plan(s)

@@ -110,6 +110,15 @@ class Outcome:
         return self.agrees != (self.record.known_disagreement is not None)
 
 
+def is_register(path: Path) -> bool:
+    """True when ``path`` holds a register (top-level ``records`` and ``verdict_rule``)."""
+    try:
+        data, _ = read_yaml(path)
+    except ScenarioError:
+        return False
+    return isinstance(data, dict) and "records" in data and "verdict_rule" in data
+
+
 def load_register(path: Path) -> Register:
     """Read and check a register; every problem names the file, field and line."""
     data, lines = read_yaml(path)
