@@ -1,5 +1,6 @@
 """Drive tripwire's own link code (``Theatre.cross`` / ``Theatre.move`` on SimPy resources)
-with a Poisson stream of single-load formations, for the queueing-theory checks."""
+with a Poisson stream of single-load formations, for the queueing-theory checks. Each load
+draws its own service and transit times from its formation's named streams, as in a run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from tests.conftest import link, mini
 from tripwire.model import compile_plan
-from tripwire.model.theatre import Theatre
+from tripwire.model.theatre import Deliveries, FormationLog, Theatre
 from tripwire.scenario import Scenario
 
 
@@ -41,19 +42,21 @@ def poisson_stream(plan: Any, rate: float, n: int, seed: int) -> Stream:
     until every queue is empty."""
     rng = np.random.default_rng(seed)
     arrivals = np.cumsum(rng.exponential(1 / rate, n))
-    th = Theatre(plan, math.inf, audit=True)
+    # the attack at time 0: every move is after it (no movement control on these links)
+    th = Theatre(plan, math.inf, 0.0, np.random.SeedSequence(seed), audit=True)
     env = th.env
-    done = np.full(n, np.nan)
     modes = frozenset({"rail", "road", "sea", "air"})
+    sinks = [Deliveries(env, 100.0, 0.0) for _ in range(n)]
 
-    def one(k: int, r: np.random.Generator):  # type: ignore[no-untyped-def]
+    def one(k: int):  # type: ignore[no-untyped-def]
         yield env.timeout(arrivals[k] - env.now)
-        done[k] = yield from th.move(100.0, 0.0, "origin", "lt", modes, r)
+        log = FormationLog(f"f{k}", 100.0, 0.0)  # its own draws: move:f<k>:all:<link>
+        yield from th.move(log, "all", 100.0, 0.0, "origin", "lt", modes, [0.0] * 5, sinks[k])
 
-    children = np.random.SeedSequence(seed).spawn(n)
     for k in range(n):
-        env.process(one(k, np.random.default_rng(children[k])))
+        env.process(one(k))
     env.run()
+    done = np.array([s.last() for s in sinks])
     for idx in range(len(plan.links)):  # close the queue-length integrals
         th._queue(idx, 0)
     # single-load formations on a FIFO link are dispatched in arrival order, so the k-th
