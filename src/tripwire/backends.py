@@ -8,12 +8,16 @@ numbers do not depend on the backend: each replication's seed is fixed by its in
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -81,8 +85,70 @@ class InlineBackend:
 
 def _worker_init() -> None:
     """Workers leave Ctrl-C to the coordinator: a terminal sends SIGINT to the whole process
-    group, and a worker dying of it mid-chunk would only turn a clean stop into errors."""
+    group, and a worker dying of it mid-chunk would only turn a clean stop into errors.
+    And they do not outlive the coordinator (see :func:`_exit_with_coordinator`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_coordinator()
+
+
+def _exit_with_coordinator() -> None:
+    """End this worker process as soon as the coordinator that started it is gone.
+
+    A coordinator killed outright (SIGKILL, the out-of-memory killer) runs no cleanup, and
+    nothing else ends its workers: each holds the write end of the task queue it reads, so
+    it never sees it close and waits for work forever; and with them live the fork server
+    (it exits when the last holder of its liveness pipe is gone, and the workers hold one)
+    and the resource tracker (likewise, when its pipe closes; the workers hold it too).
+    (Dask's workers already watch their nanny, in the coordinator, the same way.)
+    ``multiprocessing.parent_process().sentinel`` is a pipe whose
+    only write end the coordinator holds, for this worker alone: it reads as closed the
+    moment the coordinator dies, however it dies, and is already closed if it died before
+    this ran, so there is no race. A daemon thread waits on it and ends the process; the
+    fork server and the resource tracker then see their pipes close and exit too.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not started by multiprocessing: nothing to watch
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)  # no cleanup: nobody is left to receive a result
+
+    threading.Thread(target=watch, name="exit with the coordinator", daemon=True).start()
+
+
+def _without_sigint(start: Callable[[], T]) -> T:
+    """``start()`` run in a thread that blocks SIGINT, for a Dask LocalCluster.
+
+    Its worker processes are started from threads the cluster creates, and a signal mask is
+    inherited by new threads and kept across fork and exec: so the workers are born with
+    SIGINT blocked and never see the Ctrl-C a terminal sends to the whole process group
+    (where each printed a KeyboardInterrupt traceback), like the local pool's workers. The
+    coordinator stops them when it handles the Ctrl-C. Workers the nanny restarts later are
+    started from the same threads, so they are born the same way. The main thread's mask is
+    not changed: it still gets Ctrl-C, even while the cluster is starting.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        return start()
+    # Started later from the cluster's thread, multiprocessing's resource tracker would
+    # unblock SIGINT there (it blocks it around the tracker's launch, then unblocks).
+    resource_tracker.ensure_running()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            box["value"] = start()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="start the Dask cluster", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 class _Job:
@@ -194,13 +260,15 @@ class DaskBackend:
                 self.label = f"dask {scheduler}"
             else:
                 n = local_workers or 1
-                self.cluster = LocalCluster(
-                    n_workers=n,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=50,
+                self.cluster = _without_sigint(
+                    lambda: LocalCluster(
+                        n_workers=n,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        silence_logs=50,
+                    )
                 )
                 self.client = Client(self.cluster, timeout=timeout_s)
                 self.label = f"dask LocalCluster x{n}"

@@ -19,15 +19,18 @@ In YAML a distribution is written as a bare number (fixed) or as a one-key mappi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     Tag,
     model_validator,
 )
@@ -49,6 +52,13 @@ class _Dist(BaseModel):
     @property
     def low(self) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def extremes(self) -> tuple[float, float]:
+        """The smallest and the largest value a draw can take (``ppf`` at 0 and 1, as
+        clipped there; inf when the arithmetic overflows)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = np.asarray(self.ppf(np.array([0.0, 1.0])), dtype=float)
+        return float(v[0]), float(v[1])
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` values, consuming exactly ``size`` uniforms from ``rng``."""
@@ -152,14 +162,49 @@ class Triangular(_Dist):
         return self.low_
 
 
+def _open_bound(side: float) -> Callable[[Any], Any]:
+    """Null (or absent) is an open bound, -inf or +inf: JSON has no infinity, and a scenario
+    goes to the workers as JSON (``Scenario.model_dump_json``, see
+    :func:`tripwire.runner.make_chunks`), so an open bound is written as null and read back
+    as infinite."""
+    return lambda value: side if value is None else value
+
+
+def _not_nan(value: float) -> float:
+    """NaN is no bound (every comparison with it is false): refused."""
+    if math.isnan(value):
+        raise ValueError("a bound must be a number, or null (or left out) for none, not NaN")
+    return value
+
+
+def _write_open_bound(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+LowBound = Annotated[
+    float,
+    BeforeValidator(_open_bound(-math.inf)),
+    AfterValidator(_not_nan),
+    PlainSerializer(_write_open_bound, when_used="json"),
+]
+HighBound = Annotated[
+    float,
+    BeforeValidator(_open_bound(math.inf)),
+    AfterValidator(_not_nan),
+    PlainSerializer(_write_open_bound, when_used="json"),
+]
+
+
 class Normal(_Dist):
-    """Normal(mean, sd) truncated to [low, high] (defaults: unbounded)."""
+    """Normal(mean, sd) truncated to [low, high] (defaults, or null: unbounded).
+
+    In JSON an open bound is null (JSON has no infinity); it reads back as infinite."""
 
     kind: Literal["normal"] = "normal"
     mu: float = Field(alias="mean", allow_inf_nan=False)
     sd: float = Field(gt=0, allow_inf_nan=False)
-    low_: float = Field(default=-math.inf, alias="low")
-    high: float = math.inf
+    low_: LowBound = Field(default=-math.inf, alias="low")
+    high: HighBound = math.inf
 
     @model_validator(mode="after")
     def _order(self) -> Normal:

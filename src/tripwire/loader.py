@@ -316,7 +316,13 @@ def _apply_edit(
 def _catalogue(file: str | None, section: str, kind: str) -> dict[str, dict[str, Any]]:
     if file is None:
         return {}
-    data, _ = read_yaml(Path(file))
+    try:  # refuses anything but a regular file within the size cap before reading it
+        data, _ = read_yaml(Path(file))
+    except ScenarioError as exc:  # say which key named the file
+        key = "figures_file" if kind == "figure" else "assumptions_file"
+        raise ScenarioError(
+            [Problem(p.file, p.path, f"{p.message} (named by {key})", p.line) for p in exc.problems]
+        ) from None
     entries = (data or {}).get(section) if isinstance(data, dict) else None
     if not isinstance(entries, dict):
         raise ScenarioError([Problem(file, section, f"expected a mapping '{section}:' of entries")])

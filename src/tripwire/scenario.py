@@ -7,7 +7,8 @@ scenario is. Times are in hours unless a field name says days. Troop numbers are
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -49,6 +50,54 @@ NonNegative = Annotated[Distribution, AfterValidator(_non_negative)]
 Positive = Annotated[Distribution, AfterValidator(_positive)]
 Fraction = Annotated[Distribution, AfterValidator(_fraction)]
 
+MAX_SEED = 2**63 - 1
+"""The largest seed: results store seeds as 64-bit signed integers (Parquet int64)."""
+
+
+def _seed(seed: int) -> int:
+    if seed > MAX_SEED:
+        raise ValueError(
+            f"seed {seed} is above the largest seed, 2**63 - 1 = {MAX_SEED}: results store "
+            "seeds as 64-bit integers"
+        )
+    return seed
+
+
+MAX_DAYS = 3650
+"""The longest time any input may give, days (ten years); ``MAX_HOURS`` in hours."""
+MAX_HOURS = 24 * MAX_DAYS
+_WHY = (
+    "tripwire models crises of days to months; a longer time is a slip of unit or digits, "
+    "and would make the run's time grids unbounded or overflow its arithmetic"
+)
+
+
+def _time_limit(limit: float, unit: str) -> Callable[[Any], Any]:
+    """A check that a time (a number or a distribution, signed) stays within +-``limit``."""
+
+    def check(value: Any) -> Any:
+        lo, hi = (value, value) if isinstance(value, int | float) else value.extremes()
+        if not -limit <= lo <= hi <= limit:  # false for NaN and infinities too
+            worst = hi if not -limit <= hi <= limit else lo
+            fixed = isinstance(value, int | float) or getattr(value, "kind", "") == "fixed"
+            reach = "" if fixed else "the distribution reaches "
+            raise ValueError(
+                f"{reach}{worst:g} {unit}, beyond the limit of {limit:,g} {unit} (10 years) "
+                f"on any time: {_WHY}"
+            )
+        return value
+
+    return check
+
+
+Hours = Annotated[Distribution, AfterValidator(_time_limit(MAX_HOURS, "h"))]
+"""A time in hours, possibly negative (before the attack), within +-``MAX_HOURS``."""
+NonNegativeHours = Annotated[NonNegative, AfterValidator(_time_limit(MAX_HOURS, "h"))]
+PositiveHours = Annotated[Positive, AfterValidator(_time_limit(MAX_HOURS, "h"))]
+NonNegativeDays = Annotated[NonNegative, AfterValidator(_time_limit(MAX_DAYS, "days"))]
+HoursValue = Annotated[float, AfterValidator(_time_limit(MAX_HOURS, "h"))]
+DaysValue = Annotated[float, AfterValidator(_time_limit(MAX_DAYS, "days"))]
+
 
 class Model(BaseModel):
     """Base for every scenario block: unknown keys are errors, values are immutable."""
@@ -73,11 +122,11 @@ class Source(Model):
 class WarningClock(Source):
     """The clock before the attack. The attack starts at t = 0 h."""
 
-    days: NonNegative = Field(description="Strategic warning before the attack, days.")
-    decision_delay_hours: NonNegative = Field(
+    days: NonNegativeDays = Field(description="Strategic warning before the attack, days.")
+    decision_delay_hours: NonNegativeHours = Field(
         description="Political decision delay after warning, hours. Readiness clocks start then."
     )
-    peacetime_clearance_hours: NonNegative = Field(
+    peacetime_clearance_hours: NonNegativeHours = Field(
         default=Fixed(value=0.0),
         description="Before the attack, movement across borders waits this long after the "
         "decision for diplomatic clearance; at the attack the wait ends (Article 5), hours.",
@@ -107,7 +156,7 @@ class CountrySpec(Source):
     required_troops: NonNegative | None = Field(
         default=None, description="NATO troops needed to hold, people (overrides the threat rule)."
     )
-    fait_accompli_unopposed_hours: Positive = Field(
+    fait_accompli_unopposed_hours: PositiveHours = Field(
         description="Hours from attack start to a fait accompli against a negligible defence."
     )
     defence_delay_factor: float = Field(
@@ -116,7 +165,7 @@ class CountrySpec(Source):
         description="Fait-accompli time grows by this factor times the "
         "defender:threat ratio at attack start (see docs/model.md), dimensionless.",
     )
-    reception_hours: NonNegative = Field(
+    reception_hours: NonNegativeHours = Field(
         description="Reception, staging and integration after arrival, hours per unit."
     )
     reception_capacity_units: int | None = Field(
@@ -144,8 +193,8 @@ class Countries(Model):
 class Rotation(Model):
     """A rotational force's cycle. A handover in progress at attack start leaves it weaker."""
 
-    cycle_days: float = Field(gt=0, description="Length of one rotation, days.")
-    handover_days: float = Field(ge=0, description="Handover window at each rotation, days.")
+    cycle_days: DaysValue = Field(gt=0, description="Length of one rotation, days.")
+    handover_days: DaysValue = Field(ge=0, description="Handover window at each rotation, days.")
     handover_fraction: float = Field(
         ge=0, le=1, description="Share of the force available during a handover, fraction."
     )
@@ -163,7 +212,7 @@ class Fielding(Model):
     start_date: dt.date = Field(description="Date the ramp starts (initial_troops in place).")
     full_date: dt.date = Field(description="Planned date of full strength.")
     initial_troops: float = Field(ge=0, description="Troops in place at start_date, people.")
-    delay_days: NonNegative = Field(
+    delay_days: NonNegativeDays = Field(
         default=Fixed(value=0.0), description="Slip of full_date, days."
     )
 
@@ -214,8 +263,8 @@ class Link(Source):
     from_: str = Field(alias="from")
     to: str
     mode: Mode
-    transit_hours: NonNegative = Field(description="Travel time of a load, hours.")
-    service_hours: NonNegative = Field(
+    transit_hours: NonNegativeHours = Field(description="Travel time of a load, hours.")
+    service_hours: NonNegativeHours = Field(
         description="Time one load occupies a channel (loading, berth, gauge transfer), hours."
     )
     channels: int | None = Field(
@@ -259,7 +308,7 @@ class Link(Source):
 class ControlPoint(Source):
     """Host-nation or transit-nation movement control after the attack (see docs/model.md)."""
 
-    hours: NonNegative = Field(
+    hours: NonNegativeHours = Field(
         description="Wait of one formation (or detachment) before it may enter a link that "
         "names this point, drawn per formation and link; applies only after attack start "
         "(before it, peacetime clearance covers the crossing), hours."
@@ -281,7 +330,7 @@ class MarryUp(Source):
         le=1,
         description="Share of its equipment items that must have arrived, fraction.",
     )
-    integration_hours: NonNegative = Field(
+    integration_hours: NonNegativeHours = Field(
         default=Fixed(value=0.0),
         description="Time to marry troops to equipment that travelled apart (a formation "
         "with troops_modes) once both shares have arrived, hours; formations moving whole "
@@ -301,12 +350,12 @@ class Denial(Source):
         description="Share of each link's channels left while it lasts (0: closed), "
         "fraction; channels left = floor(channels x share)."
     )
-    start_hours: Distribution = Field(
+    start_hours: Hours = Field(
         default=Fixed(value=0.0),
         description="Start relative to attack start, hours (negative: before; clamped to "
         "the warning).",
     )
-    duration_hours: NonNegative = Field(description="How long it lasts, hours.")
+    duration_hours: NonNegativeHours = Field(description="How long it lasts, hours.")
 
 
 class Network(Model):
@@ -318,7 +367,7 @@ class Suwalki(Source):
     """Closure of the corridor links by the adversary."""
 
     closure_probability: float = Field(ge=0, le=1, description="Chance the corridor is cut.")
-    closure_hours: Distribution = Field(
+    closure_hours: Hours = Field(
         description="Time of the cut relative to attack start, hours (negative: before)."
     )
 
@@ -329,7 +378,7 @@ class Prepositioned(Source):
     site: str
     sets: int = Field(ge=0)
     troops_per_set: float = Field(gt=0, description="Troops one set equips, people.")
-    draw_hours: NonNegative = Field(description="Time to draw and prepare a set, hours.")
+    draw_hours: NonNegativeHours = Field(description="Time to draw and prepare a set, hours.")
 
 
 class Unit(Source):
@@ -343,7 +392,7 @@ class Unit(Source):
         default=None,
         description="Country; null lets the theatre allocate it by priority fill (docs/model.md).",
     )
-    readiness_hours: NonNegative = Field(description="Notice to move after decision, hours.")
+    readiness_hours: NonNegativeHours = Field(description="Notice to move after decision, hours.")
     lift: Lift = "heavy"
     troops_modes: list[Mode] | None = Field(
         default=None,
@@ -357,7 +406,7 @@ class Unit(Source):
 class Tier(Source):
     name: str
     share: float = Field(gt=0, le=1, description="Share of the pool in this tier, fraction.")
-    readiness_days: NonNegative = Field(description="Notice to move after decision, days.")
+    readiness_days: NonNegativeDays = Field(description="Notice to move after decision, days.")
 
 
 class Pool(Source):
@@ -411,12 +460,12 @@ class Scenario(Source):
     posture: str = Field(description="Posture label shown in comparisons.")
     scenario_date: dt.date = Field(description="Date of the crisis (drives forward fielding).")
     replications: int = Field(default=1000, ge=1)
-    seed: int = Field(default=0, ge=0)
-    horizon_days: float = Field(gt=0, description="Simulated time after attack start, days.")
+    seed: Annotated[int, AfterValidator(_seed)] = Field(default=0, ge=0)
+    horizon_days: DaysValue = Field(gt=0, description="Simulated time after attack start, days.")
     checkpoints_hours: list[float] = Field(
         default=[24, 72, 168, 720], description="Hours after attack start to report strength."
     )
-    buildup_step_hours: float = Field(
+    buildup_step_hours: HoursValue = Field(
         default=12,
         gt=0,
         description="Spacing, hours, of the grid (attack start to horizon) on which `simulate` "

@@ -29,11 +29,29 @@ def censored_times(table: Table, area: str) -> np.ndarray:
     return np.where(np.asarray(table[f"censored_{area}"], dtype=bool), np.inf, t)
 
 
-def _curve(times: np.ndarray, horizon: float, step: float = 6.0) -> list[list[float]]:
-    """The Kaplan-Meier 'probability reinforced by t' curve on a regular grid of hours."""
+CURVE_STEP_HOURS = 6.0  # spacing of the curve's grid, hours (widened for very long spans)
+MAX_CURVE_POINTS = 5_000  # points of one curve, at most (a 6 h grid over about 3.4 years)
+
+
+def curve_grid(start: float, horizon: float, step: float = CURVE_STEP_HOURS) -> np.ndarray:
+    """The curve's grid: from ``start`` (or 0 if later; rounded down to the step) to the
+    first grid point at or past the horizon, every ``step`` hours; the step is widened to a
+    multiple of itself so there are at most ``MAX_CURVE_POINTS`` points whatever the span
+    (an arrival long before the attack, after a long warning, would otherwise grow it
+    without bound)."""
+    start = max(min(start, 0.0), -1e300)  # finite spans only
+    span = horizon - start
+    if span / step + 2 > MAX_CURVE_POINTS:
+        step *= math.ceil(span / step / (MAX_CURVE_POINTS - 3))
+    first = math.floor(start / step) * step
+    return np.arange(first, horizon + step, step)[:MAX_CURVE_POINTS]
+
+
+def _curve(times: np.ndarray, horizon: float, step: float = CURVE_STEP_HOURS) -> list[list[float]]:
+    """The Kaplan-Meier 'probability reinforced by t' curve on a regular grid of hours
+    (:func:`curve_grid`)."""
     finite = times[np.isfinite(times)]
-    start = math.floor(min(finite.min(), 0.0) / step) * step if finite.size else 0.0
-    grid = np.arange(start, horizon + step, step)
+    grid = curve_grid(float(finite.min()) if finite.size else 0.0, horizon, step)
     ev, f, lo, hi = metrics.kaplan_meier(times, horizon)
     k = np.searchsorted(ev, grid, side="right")
 

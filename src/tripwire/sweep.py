@@ -25,6 +25,12 @@ from scipy.stats import qmc
 from tripwire.distributions import Distribution
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
+MAX_GRID_VALUES = 1_000  # grid values of one factor, at most
+MAX_DESIGN_POINTS = 10_000  # points of a design, at most
+_WHY_POINTS = (
+    "each point is a whole scenario, validated and kept in memory before the sweep's time "
+    "and disk estimate can run"
+)
 _DIST_KINDS = ("uniform", "triangular", "normal", "lognormal", "exponential", "choice")
 
 
@@ -43,6 +49,10 @@ class Factor:
     n: int | None = None  # grid points of a range
     integer: bool = False
     dist: Any = None  # a Distribution: continuous designs sample it by inverse transform
+
+    def size(self) -> int:
+        """Number of grid values (without building them)."""
+        return len(self.values) if self.values is not None else self.n or 5
 
     def grid(self) -> list[float]:
         if self.values is not None:
@@ -111,6 +121,11 @@ def factor_from(path: str, spec: Any) -> Factor:
 
 
 def _check(f: Factor, where: str) -> Factor:
+    if f.size() > MAX_GRID_VALUES:
+        raise SweepError(
+            f"{where}: {f.size():,} grid values; at most {MAX_GRID_VALUES:,} per factor "
+            f"({_WHY_POINTS})"
+        )
     if f.values is not None:
         if not f.values or any(not math.isfinite(v) for v in f.values):
             raise SweepError(f"{where}: needs at least one finite value")
@@ -217,6 +232,16 @@ class Design:
     samples: np.ndarray | None = None
 
 
+def design_size(kind: str, factors: Sequence[Factor], samples: int) -> int:
+    """The number of points of a design, counted before it is built (grid: the product of
+    the factors' grid sizes; lhs: samples; sobol: samples x (factors + 2); morris:
+    samples x (factors + 1))."""
+    if kind == "grid":
+        return math.prod(f.size() for f in factors)
+    per = {"lhs": 1, "sobol": len(factors) + 2, "morris": len(factors) + 1}[kind]
+    return max(samples, 0) * per
+
+
 def make_design(kind: str, factors: Sequence[Factor], samples: int, seed: int) -> Design:
     """Points of a full factorial grid, a Latin hypercube, a Sobol (Saltelli) or a Morris
     design. Continuous designs take each factor's range (values: their min and max)."""
@@ -227,6 +252,17 @@ def make_design(kind: str, factors: Sequence[Factor], samples: int, seed: int) -
     paths = [f.path for f in factors]
     if len(set(paths)) != len(paths):
         raise SweepError(f"a parameter is varied twice: {paths}")
+    count = design_size(kind, factors, samples)
+    if count > MAX_DESIGN_POINTS:
+        how = (
+            " x ".join(f"{f.size():,}" for f in factors) + " grid values"
+            if kind == "grid"
+            else f"--samples {samples:,} with {len(factors)} factor(s)"
+        )
+        raise SweepError(
+            f"design {kind}: {how} make {count:,} points; at most {MAX_DESIGN_POINTS:,} "
+            f"({_WHY_POINTS}). Use fewer values or samples"
+        )
     if kind == "grid":
         grids = [f.grid() for f in factors]
         mesh = np.array(np.meshgrid(*grids, indexing="ij")).reshape(len(factors), -1).T

@@ -57,6 +57,30 @@ def parse_target(text: str, known: list[str]) -> Target:
     return Target(name, op, value)
 
 
+MIN_RELATIVE_TOLERANCE = 1e-9
+"""The finest tolerance, relative to the largest magnitude in the range: finer brackets
+are below what a Monte Carlo estimate can tell apart, and near one floating-point step
+a bisection cannot shrink the bracket any more."""
+
+
+def check_tolerance(tolerance: float, lo: float, hi: float) -> None:
+    """SweepError unless ``tolerance`` is a finite positive number of at least
+    ``MIN_RELATIVE_TOLERANCE`` times the range's largest magnitude (a range of one value
+    has nothing to bisect: any tolerance will do)."""
+    if lo == hi:
+        return
+    floor = MIN_RELATIVE_TOLERANCE * max(abs(lo), abs(hi))
+    if not (math.isfinite(tolerance) and tolerance > 0):
+        raise SweepError(f"--tolerance must be a positive number, not {tolerance:g}")
+    if tolerance < floor:
+        raise SweepError(
+            f"--tolerance {tolerance:g} is finer than {MIN_RELATIVE_TOLERANCE:g} of the range's "
+            f"largest magnitude ({floor:g} for {lo:g}:{hi:g}; the default is the range / 64): "
+            "a Monte Carlo estimate cannot tell such values apart, and a bisection cannot "
+            "shrink its bracket below one floating-point step. Use a coarser --tolerance"
+        )
+
+
 @dataclass
 class Evaluation:
     x: float
@@ -78,6 +102,7 @@ def find_threshold(
     data = ls.scenario.model_dump(mode="json", by_alias=True)
     resolve_path(data, factor.path)
     lo, hi = factor.bounds()
+    check_tolerance(tolerance, lo, hi)
     cache: dict[float, Evaluation] = {}
 
     def evaluate(x: float) -> Evaluation:
@@ -127,22 +152,35 @@ def _bisect(
     rising: bool,
     tol: float,
 ) -> dict[str, Any]:
-    """Bracket [a, b] with the target unmet at a and met at b (a > b when it falls)."""
+    """Bracket [a, b] with the target unmet at a and met at b (a > b when it falls).
+
+    Stops when the bracket is no wider than ``tol``, or when it cannot shrink any more (its
+    midpoint rounds to one of its ends: adjacent floating-point numbers), noted."""
     a, b = (lo, hi) if rising else (hi, lo)
     if target.met(evaluate(a).metrics.get(key, math.nan)):
         return {"value": a, "bracket": [a, a], "note": "met over the whole range"}
     if not target.met(evaluate(b).metrics.get(key, math.nan)):
         return {"value": None, "bracket": None, "note": "not met anywhere in the range"}
+    resolution = False
     while abs(b - a) > tol:
         mid = 0.5 * (a + b)
+        if not min(a, b) < mid < max(a, b):
+            resolution = True  # adjacent floats: no value between them to evaluate
+            break
         if target.met(evaluate(mid).metrics.get(key, math.nan)):
             b = mid
         else:
             a = mid
     m = evaluate(b).metrics
-    return {
+    out = {
         "value": b,
         "bracket": sorted([a, b]),
         "metric": m.get(target.metric),
         "metric_ci": [m.get(target.metric + "_lo"), m.get(target.metric + "_hi")],
     }
+    if resolution:
+        out["note"] = (
+            f"stopped at floating-point resolution: the bracket cannot shrink below "
+            f"{abs(b - a):g}, wider than the tolerance {tol:g}"
+        )
+    return out

@@ -1,16 +1,24 @@
 """Safe YAML reading with line numbers.
 
-Hostile or broken input is rejected with a message, before it can cost much: files over
-``MAX_FILE_BYTES``, nesting deeper than ``MAX_DEPTH`` (checked on the parser's event stream,
-which is not recursive), documents whose aliases expand to more than ``MAX_NODES`` nodes
-(the "billion laughs") or refer to themselves, duplicate keys, unhashable keys, several
+Hostile or broken input is rejected with a message, before it can cost much: anything but a
+regular file (a device such as ``/dev/zero``, a FIFO, a directory: checked before reading,
+which could otherwise block or never end), files over ``MAX_FILE_BYTES``, nesting deeper
+than ``MAX_DEPTH``, documents of more than ``MAX_NODES`` values or whose aliases expand to
+more (the "billion laughs") or refer to themselves, duplicate keys, unhashable keys, several
 documents in one file, and any tag the safe loader does not know (``!!python/object`` and
 custom tags alike).
+
+Refusal is fast: depth and size are first measured on the event stream of LibYAML's C
+parser when PyYAML has it (a 2 MB file in well under a second), and again while the
+pure-Python composer builds the node graph (before it recurses into a deeper level or
+builds one node too many), so a file is never parsed whole just to be refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +32,47 @@ MAX_DEPTH = 40  # nesting of mappings and sequences
 MAX_NODES = 200_000  # nodes of the document with every alias expanded
 
 
+class _Shape(Exception):
+    """The document is too deep, too large once expanded, or refers to itself."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _too_deep(line: int) -> _Shape:
+    return _Shape(f"nested deeper than {MAX_DEPTH} levels", line)
+
+
+def _too_many(line: int) -> _Shape:
+    return _Shape(
+        f"the document holds more than {MAX_NODES:,} values (a scenario needs a few thousand)",
+        line,
+    )
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """Safe loader that rejects duplicate keys (a silent overwrite hides mistakes)."""
+    """Safe loader that rejects duplicate keys (a silent overwrite hides mistakes), and
+    nesting deeper than ``MAX_DEPTH`` or more than ``MAX_NODES`` nodes while composing (the
+    composer is recursive and builds every node: both are checked before it does)."""
+
+    _depth = 0
+    _nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _too_many(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]
+        deeper = self.check_event(yaml.CollectionStartEvent)  # type: ignore[no-untyped-call]
+        if deeper:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise _too_deep(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            if deeper:
+                self._depth -= 1
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
@@ -49,25 +96,52 @@ _StrictLoader.add_constructor(
     _construct_mapping,  # type: ignore[arg-type]
 )
 
+_FastStrictLoader: type[Any] | None = None
+if getattr(yaml, "__with_libyaml__", False):
 
-class _Shape(Exception):
-    """The document is too deep, too large once expanded, or refers to itself."""
+    class _CStrictLoader(yaml.CSafeLoader):
+        """LibYAML's parser and composer (C) with the same safe, strict constructor. Used
+        only for a document whose depth and size LibYAML's own event stream passed."""
 
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.line = line
+    _CStrictLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+        _construct_mapping,  # type: ignore[arg-type]
+    )
+    _FastStrictLoader = _CStrictLoader
 
 
-def _check_depth(text: str) -> None:
-    """Reject nesting deeper than ``MAX_DEPTH`` before anything recursive sees it."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+def _check_events(events: Iterable[yaml.Event]) -> None:
+    """Reject nesting deeper than ``MAX_DEPTH`` or more than ``MAX_NODES`` values (aliases
+    counted once: the expanded count is at least this), stopping at the first excess."""
+    depth = nodes = 0
+    for event in events:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise _Shape(f"nested deeper than {MAX_DEPTH} levels", event.start_mark.line + 1)
+                raise _too_deep(event.start_mark.line + 1)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+            continue
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _too_many(event.start_mark.line + 1)
+
+
+def _quick_shape(text: str) -> bool:
+    """Depth and size on LibYAML's (fast, C) event stream, when PyYAML was built with it;
+    True when LibYAML read the whole stream within the limits (it may then compose it).
+
+    A document LibYAML cannot parse goes on to the pure-Python loader, which gives its own
+    message (and checks depth and size again as it composes).
+    """
+    if _FastStrictLoader is None:
+        return False
+    try:
+        _check_events(yaml.parse(text, Loader=_FastStrictLoader))
+    except yaml.YAMLError:
+        return False
+    return True
 
 
 def _check_expansion(root: yaml.Node) -> None:
@@ -115,22 +189,68 @@ def _lines(node: yaml.Node, path: PathKey, out: dict[PathKey, int]) -> None:
             _lines(v, (*path, i), out)
 
 
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _regular_size(path: Path, st: os.stat_result) -> int:
+    """``st``'s size; ScenarioError unless it is a regular file within ``MAX_FILE_BYTES``."""
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "a special file")
+        raise ScenarioError(
+            [Problem(str(path), "", f"{kind}, not a regular file: expected a YAML file")]
+        )
+    if st.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    f"file larger than {MAX_FILE_BYTES} bytes ({st.st_size:,} bytes; a "
+                    "scenario or catalogue is a few tens of kB)",
+                )
+            ]
+        )
+    return int(st.st_size)
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of ``path``, refused before reading (ScenarioError naming the file)
+    unless it is a regular file of at most ``MAX_FILE_BYTES``: a device such as /dev/zero
+    would be read until memory runs out, a FIFO would block. The file is opened without
+    blocking, checked again on the open descriptor (it may have been swapped meanwhile),
+    and never read beyond the cap (it may be growing)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        _regular_size(path, os.stat(path))  # before opening: opening a device can act
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as fh:
+            _regular_size(path, os.fstat(fh.fileno()))
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            _regular_size(path, os.stat(path))  # it grew while being read
+            raise ScenarioError(
+                [Problem(str(path), "", f"file larger than {MAX_FILE_BYTES} bytes (growing)")]
+            )
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
+
+
 def read_yaml(path: Path) -> tuple[Any, dict[PathKey, int]]:
     """Parse one YAML file; return its data and a map from field path to line number."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                [Problem(str(path), "", f"file larger than {MAX_FILE_BYTES} bytes")]
-            )
-        text = path.read_text(encoding="utf-8")
-    except ScenarioError:
-        raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
+    text = read_text(path)
     loader = None
     try:
-        _check_depth(text)
-        loader = _StrictLoader(text)  # the reader checks the characters here
+        fast = _quick_shape(text)  # refuses a document too deep or too large, quickly
+        # LibYAML has read it all (characters included); else the pure-Python reader checks
+        # the characters as the loader is made, and its composer depth and size again
+        loader = _FastStrictLoader(text) if fast and _FastStrictLoader else _StrictLoader(text)
         node = loader.get_single_node()  # type: ignore[no-untyped-call]
         if node is not None:
             _check_expansion(node)

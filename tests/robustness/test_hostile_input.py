@@ -159,7 +159,8 @@ def test_implausible_values_warn_name_the_field_and_still_run(tmp_path):
 
 
 def test_shipped_scenarios_raise_no_plausibility_warning():
-    for f in sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("validation/*.yaml")):
+    validation = [f for f in SCENARIOS.glob("validation/*.yaml") if f.name != "REGISTER.yaml"]
+    for f in sorted(SCENARIOS.glob("*.yaml")) + sorted(validation):
         assert load_scenario(f).warnings == [], f
 
 

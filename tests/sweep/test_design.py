@@ -45,7 +45,8 @@ def test_bad_factors(text, message):
 def test_paths_by_key_index_and_name(data):
     assert current_value(data, "suwalki.closure_probability") == 0.3
     assert current_value(data, "network.links.gap_rail.channels") == 3
-    assert current_value(data, "network.links[8].channels") == 3
+    k = [lk["id"] for lk in data["network"]["links"]].index("gap_rail")
+    assert current_value(data, f"network.links[{k}].channels") == 3  # the same link by index
     assert current_value(data, "countries.estonia.threat_troops.high") == 30000
     assert current_value(data, "warning.days")["kind"] == "triangular"
 
