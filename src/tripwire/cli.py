@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import shlex
-import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +32,12 @@ from tripwire.model import compile_plan
 from tripwire.precision import PrecisionError, half_width, next_size, parse_precision
 from tripwire.report_text import comparison_table, summary_table
 from tripwire.results import (
+    CLAIM,
+    Claim,
+    FolderBusy,
     ParquetColumns,
+    claim,
+    clear,
     consolidate,
     finish,
     ledger,
@@ -48,7 +51,7 @@ from tripwire.results import (
     write_yaml,
 )
 from tripwire.runner import chunk_size, run_batch
-from tripwire.scenario import Scenario
+from tripwire.scenario import MAX_SEED, Scenario
 from tripwire.summary import OUTCOME_COLUMNS, compare, summarise
 
 app = typer.Typer(
@@ -152,7 +155,8 @@ def run(
         ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(min=0, help="Batch seed (default: the value in the file).")
+        int | None,
+        typer.Option(min=0, max=MAX_SEED, help="Batch seed (default: the value in the file)."),
     ] = None,
     workers: Annotated[
         int,
@@ -207,6 +211,8 @@ def run(
     if resume is not None:
         state = _resume_state(resume)
         if state.get("complete"):
+            if files:  # asked to continue with these: they must be the ones it ran
+                _check_complete_run(resume, state, files)
             out.print(f"{resume} is already complete: nothing to resume")
             return
         saved = state["resume"]
@@ -241,14 +247,22 @@ def run(
     digests = {s.name: _digest(s) for s in scenarios}
     if resume is not None:
         run_dir = resume
-        if digests != state["resume"]["scenarios"]:
-            changed = sorted(set(digests) ^ set(state["resume"]["scenarios"])) or sorted(
-                k for k in digests if digests[k] != state["resume"]["scenarios"].get(k)
-            )
+        changed = _changed(digests, state["resume"]["scenarios"])
+        if changed:
             raise fail(
                 f"--resume {resume}: the scenarios differ from those the run started with "
                 f"({', '.join(changed)}); start a new run instead"
             )
+        held = _claim(run_dir)
+        try:  # read again: another command may have moved the folder on meanwhile
+            state = _resume_state(resume)
+        except BaseException:
+            held.release()
+            raise
+        if state.get("complete"):
+            held.release()
+            out.print(f"{resume} is already complete: nothing to resume")
+            return
     else:
         run_dir = out_dir or new_run_dir(
             Path("results"), "-".join(names) if len(names) < 4 else f"compare{len(names)}"
@@ -261,7 +275,7 @@ def run(
                 + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of the "
                 "free space. Use fewer replications, or --yes to run it anyway"
             )
-        _claim_folder(run_dir, force)  # after the estimate: a refused run deletes nothing
+        held = _claim_folder(run_dir, force)  # after the estimate: a refused run deletes nothing
         state = {
             "complete": False,
             "status": "running",
@@ -280,104 +294,116 @@ def run(
         try:
             write_json(run_dir / "manifest.json", state)
         except OSError as exc:
+            held.release()
             raise fail(f"cannot write the result folder {run_dir}: {exc.strerror or exc}") from None
-    started = dt.datetime.now(dt.UTC)
-    planned: list[dict[str, int]] = list(state["stages"])
-    stages: list[dict[str, Any]] = []
-    done, target = 0, min(n, max_replications) if goal else n
-    computed = 0  # replications simulated by this command (a resumed run keeps the others)
-    try:
-        with _sigterm_as_interrupt():
-            while True:
-                if planned:
-                    stage = planned.pop(0)
-                else:
-                    stage = {
-                        "first": done,
-                        "target": target,
-                        "chunk": chunk_size(target - done, workers),
-                    }
-                    state["stages"].append(stage)
-                    write_json(run_dir / "manifest.json", state)
-                computed += _run_stage(run_dir, scenarios, stage, root, workers, quiet)
-                done = stage["target"]
-                if goal is None:
+    resume_hint = f"simulate run --resume {run_dir}"
+    with held:  # the folder is this command's until it ends, however it ends
+        started = dt.datetime.now(dt.UTC)
+        planned: list[dict[str, int]] = list(state["stages"])
+        stages: list[dict[str, Any]] = []
+        done, target = 0, min(n, max_replications) if goal else n
+        computed = 0  # replications simulated by this command (a resumed run keeps the others)
+        try:
+            with _sigterm_as_interrupt():
+                while True:
                     if planned:
-                        continue
-                    break
-                widths = {
-                    sc.name: half_width(
-                        _outcomes(run_dir, sc.name), goal, sc.horizon_hours, sc.checkpoints_hours
-                    )
-                    for sc in scenarios
-                }
-                widest = max(widths.values())
-                stages.append({"replications": done, "half_width": widths})
-                shown = ", ".join(f"{k} {v:.4g}" for k, v in widths.items())
-                err.print(f"precision: {done} replications, half-width of {goal.metric}: {shown}")
-                if widest <= goal.half_width:
-                    break
-                if done >= max_replications:
+                        stage = planned.pop(0)
+                    else:
+                        stage = {
+                            "first": done,
+                            "target": target,
+                            "chunk": chunk_size(target - done, workers),
+                        }
+                        state["stages"].append(stage)
+                        write_json(run_dir / "manifest.json", state)
+                    computed += _run_stage(run_dir, scenarios, stage, root, workers, quiet)
+                    done = stage["target"]
+                    if goal is None:
+                        if planned:
+                            continue
+                        break
+                    widths = {
+                        sc.name: half_width(
+                            _outcomes(run_dir, sc.name),
+                            goal,
+                            sc.horizon_hours,
+                            sc.checkpoints_hours,
+                        )
+                        for sc in scenarios
+                    }
+                    widest = max(widths.values())
+                    stages.append({"replications": done, "half_width": widths})
+                    shown = ", ".join(f"{k} {v:.4g}" for k, v in widths.items())
                     err.print(
-                        f"[bold yellow]warning[/]: {goal} not reached within --max-replications "
-                        f"{max_replications} (widest half-width {widest:.4g})"
+                        f"precision: {done} replications, half-width of {goal.metric}: {shown}"
                     )
-                    break
-                target = (
-                    planned[0]["target"]
-                    if planned
-                    else next_size(done, widest, goal, max_replications)
+                    if widest <= goal.half_width:
+                        break
+                    if done >= max_replications:
+                        err.print(
+                            f"[bold yellow]warning[/]: {goal} not reached within "
+                            f"--max-replications {max_replications} (widest half-width "
+                            f"{widest:.4g})"
+                        )
+                        break
+                    target = (
+                        planned[0]["target"]
+                        if planned
+                        else next_size(done, widest, goal, max_replications)
+                    )
+                n = done
+                secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
+                # the join: an interruption here keeps every part, so --resume redoes it
+                _verify_parts(run_dir, scenarios)
+                summaries, comparisons = _summarise_run(run_dir, loaded, names, root)
+                finish(
+                    run_dir,
+                    {
+                        "tripwire_version": __version__,
+                        "command": state.get("command", shlex.join(["simulate", *sys.argv[1:]])),
+                        "created_utc": started.isoformat(timespec="seconds"),
+                        "wall_seconds": round(secs, 2),
+                        "seed": root,
+                        "replications": n,
+                        "workers": workers,
+                        "seeding": "numpy SeedSequence(seed).spawn(replications)[i] for "
+                        "replication i, shared by every scenario (common random numbers)",
+                        **(
+                            {
+                                "precision": {
+                                    "metric": goal.metric,
+                                    "half_width": goal.half_width,
+                                    "max_replications": max_replications,
+                                    "stages": stages,
+                                }
+                            }
+                            if goal
+                            else {}
+                        ),
+                        "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
+                        **({"resumed": True} if resume is not None else {}),
+                    },
                 )
-    except KeyboardInterrupt:
-        err.print(
-            "interrupted: finished chunks are kept; continue with "
-            f"`simulate run --resume {run_dir}`"
-        )
-        raise typer.Exit(130) from None
-    except OSError as exc:
-        raise write_failed(exc, run_dir, f"simulate run --resume {run_dir}") from None
-    except BackendError as exc:
-        err.print(f"[bold red]error[/]: {exc}; continue with `simulate run --resume {run_dir}`")
-        raise typer.Exit(1) from None
-    n = done
-    secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    try:
-        _verify_parts(run_dir, scenarios)
-        summaries, comparisons = _summarise_run(run_dir, loaded, names, root)
-    except OSError as exc:
-        raise write_failed(exc, run_dir, f"simulate run --resume {run_dir}") from None
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished chunks are kept; continue with `{resume_hint}`")
+            raise typer.Exit(130) from None
+        except OSError as exc:
+            raise write_failed(exc, run_dir, resume_hint) from None
+        except BackendError as exc:
+            err.print(f"[bold red]error[/]: {exc}; continue with `{resume_hint}`")
+            raise typer.Exit(1) from None
+        except ChunkFailed as exc:
+            err.print(
+                f"[bold red]error[/]: {exc}. Finished chunks are kept; fix the cause, then "
+                f"continue with `{resume_hint}`",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
     for name in names:
         summary_table(out, summaries[name])
     if comparisons:
         comparison_table(out, comparisons, {k: v["posture"] for k, v in summaries.items()})
-    finish(
-        run_dir,
-        {
-            "tripwire_version": __version__,
-            "command": state.get("command", shlex.join(["simulate", *sys.argv[1:]])),
-            "created_utc": started.isoformat(timespec="seconds"),
-            "wall_seconds": round(secs, 2),
-            "seed": root,
-            "replications": n,
-            "workers": workers,
-            "seeding": "numpy SeedSequence(seed).spawn(replications)[i] for replication i, "
-            "shared by every scenario (common random numbers)",
-            **(
-                {
-                    "precision": {
-                        "metric": goal.metric,
-                        "half_width": goal.half_width,
-                        "max_replications": max_replications,
-                        "stages": stages,
-                    }
-                }
-                if goal
-                else {}
-            ),
-            "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
-            **({"resumed": True} if resume is not None else {}),
-        },
-    )
     kept = n * len(loaded) - computed
     out.print(
         f"{n * len(loaded)} replications"
@@ -396,54 +422,118 @@ def _digest(s: Scenario) -> str:
     return hashlib.sha256(s.model_dump_json(by_alias=True).encode()).hexdigest()
 
 
+def _changed(digests: dict[str, str], saved: dict[str, str]) -> list[str]:
+    """The scenario names whose digest differs from ``saved`` (or that only one side has)."""
+    return sorted(set(digests) ^ set(saved)) or sorted(
+        k for k in digests if digests[k] != saved.get(k)
+    )
+
+
+def _check_complete_run(folder: Path, state: dict[str, Any], files: list[Path]) -> None:
+    """``--resume`` of a complete run given scenario files: they must be the scenarios it
+    ran (compared as resolved, with the checksum-verified ``scenario.resolved.yaml`` of each);
+    exit 2 naming the ones that differ."""
+    import yaml
+
+    from tripwire.folders import FolderError, RunFolder
+
+    loaded = _load_all(files)
+    digests = {ls.scenario.name: _digest(ls.scenario) for ls in loaded}
+    ran: dict[str, str] = {}
+    f = RunFolder(folder, state)
+    for name in state["scenarios"]:
+        try:
+            data = yaml.safe_load(f.file(f"{name}/scenario.resolved.yaml").read_text())
+            ran[name] = _digest(Scenario.model_validate(data))
+        except (FolderError, OSError, ValueError, yaml.YAMLError) as exc:
+            raise fail(
+                f"--resume {folder}: cannot tell which scenarios the complete run used "
+                f"({exc}); start a new run instead"
+            ) from None
+    changed = _changed(digests, ran)
+    if changed:
+        raise fail(
+            f"--resume {folder}: the run is complete, with scenarios that differ from those "
+            f"given ({', '.join(changed)}); there is nothing to resume: start a new run instead"
+        )
+
+
 def _resume_state(folder: Path) -> dict[str, Any]:
-    """The start manifest of an interrupted run (or a complete one), or exit 2 saying why."""
-    mf = folder / "manifest.json"
-    if not mf.is_file():
+    """The start manifest of an interrupted run (or a complete one), or exit 2 saying why.
+
+    Read through the shape check every reader uses (:func:`tripwire.results.read_manifest`):
+    a manifest that is not tripwire's, or is damaged, is named here, never half-read."""
+    from tripwire.results import ManifestError, read_manifest
+
+    if not folder.exists():
+        raise fail(f"--resume {folder}: no such folder")
+    if not folder.is_dir():
+        raise fail(f"--resume {folder}: not a folder (give the result folder of the run)")
+    if not (folder / "manifest.json").is_file():
         raise fail(f"--resume {folder}: no manifest.json there, not a run folder")
     try:
-        state = json.loads(mf.read_text())
-    except (OSError, ValueError) as exc:
-        raise fail(f"--resume {folder}: unreadable manifest.json ({exc})") from None
-    if not isinstance(state, dict):
-        raise fail(f"--resume {folder}: not a tripwire manifest")
-    if state.get("complete"):
-        return state
-    if "spec" in state:
+        state, kind = read_manifest(folder)
+    except ManifestError as exc:
+        raise fail(f"--resume {folder}: {exc.why}; it cannot be resumed") from None
+    if kind == "sweep":
         raise fail(f"--resume {folder}: a sweep folder; use `simulate sweep --resume {folder}`")
-    if "resume" not in state or "stages" not in state:
-        raise fail(f"--resume {folder}: the manifest does not describe a resumable run")
     return state
 
 
-def _claim_folder(folder: Path, force: bool) -> None:
-    """Make sure ``folder`` can take a new run: absent or empty, or (with ``--force``) a
-    tripwire result folder holding only what tripwire writes (:func:`replaceable`), which is
-    then removed after saying so. Exit 2 otherwise, naming the folder and the reason."""
+def _claim(folder: Path) -> Claim:
+    """This command's claim on an existing result folder (:func:`tripwire.results.claim`),
+    or exit 2 naming the folder (another command is writing it, or it is unwritable)."""
+    try:
+        return claim(folder)
+    except FolderBusy as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write the result folder {folder}: {exc.strerror or exc}") from None
+
+
+def _claim_folder(folder: Path, force: bool) -> Claim:
+    """Claim ``folder`` for a new run and return the claim (held until the run ends).
+
+    The claim is taken first, atomically (:func:`tripwire.results.claim`), so of two runs
+    given one ``--out`` exactly one proceeds; then the folder must be empty, or (with
+    ``--force``) a tripwire result folder holding only what tripwire writes
+    (:func:`replaceable`), which is then emptied after saying so. Exit 2 otherwise, naming
+    the folder and the reason (nothing written is left behind)."""
     from tripwire.results import NotReplaceable, replaceable
 
     if folder.is_symlink() and not folder.exists():
         raise fail(f"{folder} is a broken symbolic link; choose another --out")
-    if not folder.exists():
-        return
-    if not folder.is_dir():
+    if folder.exists() and not folder.is_dir():
         raise fail(f"{folder} exists and is not a folder")
-    if not any(folder.iterdir()):
-        return
-    if not force:
-        raise fail(
-            f"{folder} exists and is not empty; choose another --out, continue it with "
-            f"--resume {folder}, or replace it with --force"
-        )
+    made = not folder.exists()
     try:
-        files = replaceable(folder)
-    except NotReplaceable as exc:
-        raise fail(f"--force: {exc}; not removed") from None
-    _say_removal(folder, files)
-    try:
-        shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise fail(f"--force: cannot remove {folder}: {exc.strerror or exc}") from None
+        raise fail(f"cannot write the result folder {folder}: {exc.strerror or exc}") from None
+    held = _claim(folder)
+    try:
+        if any(p.name != CLAIM for p in folder.iterdir()):
+            if not force:
+                raise fail(
+                    f"{folder} exists and is not empty; choose another --out, continue it with "
+                    f"--resume {folder}, or replace it with --force"
+                )
+            try:
+                files = replaceable(folder)
+            except NotReplaceable as exc:
+                raise fail(f"--force: {exc}; not removed") from None
+            _say_removal(folder, files)
+            try:
+                clear(folder)
+            except OSError as exc:
+                raise fail(f"--force: cannot remove {folder}: {exc.strerror or exc}") from None
+    except BaseException:
+        held.release()
+        if made:
+            with suppress(OSError):
+                folder.rmdir()
+        raise
+    return held
 
 
 def _say_removal(folder: Path, files: int) -> None:
@@ -473,6 +563,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class ChunkFailed(RuntimeError):
+    """A chunk raised while a run's batch ran (the message names the error)."""
 
 
 def _run_stage(
@@ -513,19 +607,26 @@ def _run_stage(
             tick(len(part))
 
         # rows go to parts on disk only: memory stays flat however many
-        run_batch(
-            scenarios,
-            stage["target"],
-            root,
-            workers,
-            on_chunk,
-            buildup=True,
-            first=stage["first"],
-            keep=False,
-            size=stage["chunk"],
-            skip=lambda c: (c.scenario, c.start) in kept,
-            formations=True,
-        )
+        try:
+            run_batch(
+                scenarios,
+                stage["target"],
+                root,
+                workers,
+                on_chunk,
+                buildup=True,
+                first=stage["first"],
+                keep=False,
+                size=stage["chunk"],
+                skip=lambda c: (c.scenario, c.start) in kept,
+                formations=True,
+            )
+        except (OSError, BackendError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a chunk raised (in a worker or inline)
+            raise ChunkFailed(
+                f"a chunk of replications failed: {type(exc).__name__}: {exc}"
+            ) from exc
     return total - sum(min(stage["chunk"], stage["target"] - start) for _, start in kept)
 
 

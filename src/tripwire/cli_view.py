@@ -6,13 +6,14 @@ modules (matplotlib) are imported when a figure is drawn, not when the CLI start
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tripwire.cli import app, fail, out
+from tripwire.cli import EXIT_USAGE, app, err, fail, out
 from tripwire.folders import FolderError, RunFolder, SweepFolder, open_result
 from tripwire.plotkinds import FORMATS, KINDS
 
@@ -31,6 +32,25 @@ def _open(folder: Path) -> RunFolder | SweepFolder:
         raise fail(str(exc)) from None
 
 
+# a fault of the machine, not of what was asked: exit 1 (the rest, such as a folder that
+# cannot be created or written, is the place given: exit 2)
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _cannot_write(exc: OSError, target: Path, what: str) -> typer.Exit:
+    """``plot`` or ``report`` could not write ``target``: name it and the system's reason."""
+    where = Path(exc.filename) if exc.filename else target
+    if where.name.startswith(".") and where.parent == target.parent:
+        where = target  # a temporary name of an atomic write: show the file asked for
+    err.print(
+        f"[bold red]error[/]: cannot write {what} to {target}: {exc.strerror or exc}"
+        + (f" ({where})" if where != target else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    return typer.Exit(1 if exc.errno in _DISK_FULL else EXIT_USAGE)
+
+
 def make_plots(
     folder: Path,
     kinds: list[str] | None = None,
@@ -39,7 +59,8 @@ def make_plots(
     formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     """Plot ``folder`` and print the paths (shared by ``plot``, ``run --plot`` and
-    ``sweep --plot``); user mistakes exit with code 2."""
+    ``sweep --plot``); user mistakes exit with code 2, and so does a place that cannot be
+    written (a full disk: 1)."""
     from tripwire.plots import PlotError, plot
 
     f = _open(folder)
@@ -47,6 +68,8 @@ def make_plots(
         paths = plot(f, kinds, options, out_dir, formats)
     except (PlotError, FolderError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise _cannot_write(exc, out_dir or folder / "plots", "the figures") from None
     for p in paths:
         out.print(f"plot: {p}", highlight=False, soft_wrap=True)
     return paths
@@ -116,6 +139,8 @@ def report_command(
         path = write_report(f, out_file)
     except (PlotError, FolderError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise _cannot_write(exc, out_file or folder / "report.html", "the report") from None
     out.print(f"report: {path}", highlight=False, soft_wrap=True)
 
 

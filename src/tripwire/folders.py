@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tripwire.results import read_table, sha256
+from tripwire.results import MANIFEST, ManifestError, read_manifest, read_table, sha256
 
 
 class FolderError(Exception):
@@ -136,13 +136,16 @@ class SweepFolder(_Folder):
 
 
 def open_result(path: Path) -> RunFolder | SweepFolder:
-    """Open a complete run or sweep folder, or raise :class:`FolderError` saying why not."""
+    """Open a complete run or sweep folder, or raise :class:`FolderError` saying why not.
+
+    The manifest goes through the same shape check as every other reader
+    (:func:`tripwire.results.read_manifest`), so a damaged one is named, never half-read."""
     if not path.exists():
         raise FolderError(f"{path}: no such folder")
     if not path.is_dir():
         raise FolderError(f"{path}: not a folder (give the result folder that `simulate` printed)")
-    mf = path / "manifest.json"
-    if not mf.is_file():
+    mf = path / MANIFEST
+    if not mf.is_file() and not mf.is_symlink():
         hint = (
             "an interrupted run (only its finished chunks are in parts/)"
             if (path / "parts").exists()
@@ -150,25 +153,21 @@ def open_result(path: Path) -> RunFolder | SweepFolder:
         )
         raise FolderError(f"{path}: no manifest.json: {hint}")
     try:
-        manifest = json.loads(mf.read_text())
-    except (OSError, ValueError) as exc:
-        raise FolderError(f"{mf}: unreadable manifest ({exc})") from None
-    if isinstance(manifest, dict) and "resume" in manifest and not manifest.get("complete"):
-        raise FolderError(
-            f"{path}: the run did not complete (interrupted?); continue it with "
-            f"`simulate run --resume {path}`"
-        )
-    if not isinstance(manifest, dict) or "files" not in manifest:
-        raise FolderError(f"{mf}: not a tripwire manifest (no 'files' checksums)")
-    if "spec" in manifest:
-        if manifest.get("status") != "complete":
+        manifest, kind = read_manifest(path)
+    except ManifestError as exc:
+        raise FolderError(f"{path}: {exc.why}") from None
+    if kind == "sweep":
+        if manifest["status"] != "complete":
             raise FolderError(
-                f"{path}: the sweep is {manifest.get('status', 'unfinished')}; "
+                f"{path}: the sweep is {manifest['status']}; "
                 f"finish it with `simulate sweep --resume {path}`"
             )
         return SweepFolder(path, manifest)
     if not manifest.get("complete"):
-        raise FolderError(f"{path}: the run did not complete")
+        raise FolderError(
+            f"{path}: the run did not complete (interrupted?); continue it with "
+            f"`simulate run --resume {path}`"
+        )
     return RunFolder(path, manifest)
 
 

@@ -11,19 +11,27 @@ Layout of ``results/<run>/``::
     <scenario>/sources.json        where every parameter value came from
     parts/<scenario>/*.parquet     finished chunks while the batch runs (removed at the end):
                                    rep-<start>.parquet and form-<start>.parquet per chunk
+    .claim                         while a command writes the folder (a lock, see claim;
+                                   removed at the end, never listed in the manifest)
 
 Every file is written to a temporary name and renamed into place, so a reader never sees a
-half-written file, and an interrupted batch keeps every finished chunk in ``parts/``.
+half-written file, and an interrupted batch keeps every finished chunk in ``parts/``. Every
+reader of a manifest goes through one shape check (:func:`read_manifest`), so a damaged one
+is named rather than half-read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import socket
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +43,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from tripwire.model.outcome import FORMATIONS_KEY
+from tripwire.scenario import MAX_SEED  # manifests' seeds are checked against it
 
 # Arrow's default pool (mimalloc) keeps freed memory for reuse, so a process that once read
 # a large column stays large; the system allocator returns it (measured: 362 -> 290 MB peak
@@ -59,6 +68,23 @@ UMASK = _umask()
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` by ``write`` into a temporary file beside it, renamed into place.
+
+    Only a regular file (or nothing) is ever replaced: renaming over a device, a pipe or a
+    socket would delete it (``report --out /dev/full`` run as root replaced the device), so
+    that is an ``OSError`` naming the path instead."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except NotADirectoryError:  # a parent is a file: mkdir below says so
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise OSError(
+            errno.EEXIST,
+            "exists and is not a regular file (a folder, device, pipe or socket)",
+            str(path),
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -131,9 +157,115 @@ def sha256(path: Path) -> str:
 
 
 def checksums(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file below ``folder`` except the manifest, by relative path."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
+    """SHA-256 of every file below ``folder`` except the manifest and the claim (a lock,
+    not a result), by relative path."""
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "manifest.json" and p != folder / CLAIM
+    )
     return {str(p.relative_to(folder)): sha256(p) for p in files}
+
+
+CLAIM = ".claim"  # in a result folder while a command writes it (see claim)
+
+
+class FolderBusy(ValueError):
+    """Another command is writing the folder (the message names the folder and the holder)."""
+
+
+class Claim:
+    """The exclusive right to write a result folder, held by this process until released.
+
+    The claim is an advisory lock (``flock``) on ``<folder>/.claim``: taking it is atomic, so
+    of two commands started on one folder exactly one gets it, and the kernel drops it when
+    its process ends however it ends (``kill -9``, a power cut), so a stale file never
+    blocks ``--resume`` or ``--force``. Released, the file is removed."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if _same_file(self.path, fd):
+                self.path.unlink()  # while still holding it: a waiter then sees it gone
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        return os.path.samestat(os.stat(path, follow_symlinks=False), os.fstat(fd))
+    except FileNotFoundError:
+        return False
+
+
+def claim(folder: Path) -> Claim:
+    """Claim an existing ``folder`` for writing (:class:`Claim`), or raise
+    :class:`FolderBusy` naming the folder and the process holding it. An ``OSError``
+    (an unwritable folder) is left to the caller."""
+    path = folder / CLAIM
+    for _ in range(100):  # the holder may release (and remove) it while we open it
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = _holder(fd)
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise FolderBusy(
+                f"{folder} is being written by another simulate command{holder}; wait for "
+                "it to finish, or choose another --out"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        if _same_file(path, fd):
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            except BaseException:
+                os.close(fd)
+                raise
+            return Claim(path, fd)
+        os.close(fd)
+    raise FolderBusy(f"{folder} is being claimed and released repeatedly; try again")
+
+
+def _holder(fd: int) -> str:
+    """ " (process N on HOST)" from a claim file, or "" if it says nothing usable."""
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+    except OSError:
+        return ""
+    if len(text) == 2 and text[0].isdigit():
+        return f" (process {text[0]} on {text[1]})"
+    return ""
+
+
+def clear(folder: Path) -> None:
+    """Remove everything in ``folder`` except its claim (``--force``, once the folder is
+    claimed and found replaceable): the claim's file must stay for the lock to hold."""
+    for entry in folder.iterdir():
+        if entry.name == CLAIM and not entry.is_symlink():
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def inside(folder: Path, *parts: str) -> Path:
@@ -223,8 +355,8 @@ def manifest_kind(manifest: Any) -> str | None:
     return None
 
 
-def _read_manifest(folder: Path) -> tuple[dict[str, Any] | None, str]:
-    """The folder's tripwire manifest, or ``None`` and why not."""
+def _load_manifest(folder: Path) -> tuple[Any, str]:
+    """The parsed ``folder/manifest.json`` (any JSON value), or ``None`` and why not."""
     path = folder / MANIFEST
     try:
         if path.is_symlink():
@@ -233,11 +365,18 @@ def _read_manifest(folder: Path) -> tuple[dict[str, Any] | None, str]:
             return None, f"no {MANIFEST}"
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             return None, f"its {MANIFEST} is too large to be tripwire's"
-        manifest = json.loads(path.read_bytes())
+        return json.loads(path.read_bytes()), ""
     except OSError as exc:
         return None, f"cannot read its {MANIFEST}: {exc.strerror or exc}"
     except (ValueError, RecursionError):  # not JSON (or not UTF-8), or absurdly nested
         return None, f"its {MANIFEST} is not JSON"
+
+
+def _read_manifest(folder: Path) -> tuple[dict[str, Any] | None, str]:
+    """The folder's tripwire manifest, or ``None`` and why not."""
+    manifest, why = _load_manifest(folder)
+    if why:
+        return None, why
     if manifest_kind(manifest) is None:
         return None, f"its {MANIFEST} is not a tripwire run or sweep manifest"
     return manifest, ""
@@ -247,6 +386,236 @@ def tripwire_manifest(folder: Path) -> dict[str, Any] | None:
     """The parsed ``folder/manifest.json`` if it is a tripwire run or sweep manifest (see
     :func:`manifest_kind`), else ``None`` (missing, unreadable, not JSON, another shape)."""
     return _read_manifest(folder)[0]
+
+
+class ManifestError(ValueError):
+    """A manifest a reader cannot use. ``why`` says what is wrong ("no manifest.json", "its
+    manifest.json is not JSON", "its manifest.json is damaged: ..."); ``damaged`` is true
+    when it is tripwire's by its keys but a field has the wrong type or value (edited or
+    truncated), false when it is not tripwire's at all (or missing)."""
+
+    def __init__(self, folder: Path | None, why: str, damaged: bool = False) -> None:
+        super().__init__(f"{folder}: {why}" if folder is not None else why)
+        self.folder, self.why, self.damaged = folder, why, damaged
+
+
+def spec_digest(record: Mapping[str, Any]) -> str:
+    """SHA-256 of a sweep's specification as its manifest records it (the resume check
+    compares it; :func:`check_manifest` checks it against the recorded ``spec``)."""
+    text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _count(v: Any, lo: int, hi: int | None = None) -> bool:
+    """An integer (not a bool) in ``lo .. hi``."""
+    return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
+
+
+def _plain(name: Any) -> bool:
+    from tripwire.names import check_name
+
+    try:
+        check_name(name)
+    except (ValueError, TypeError):
+        return False
+    return isinstance(name, str)
+
+
+def _relative(rel: Any) -> bool:
+    """A relative path below the folder (no ``..``, not absolute), as checksums writes."""
+    if not isinstance(rel, str) or not rel or "\0" in rel or rel.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in rel.split("/"))
+
+
+def _files_problem(m: Mapping[str, Any]) -> str | None:
+    files = m.get("files")
+    if not isinstance(files, dict):
+        return "files is not a mapping of file names to SHA-256 checksums"
+    bad = [k for k, v in files.items() if not _relative(k) or not isinstance(v, str)]
+    if bad:
+        return f"files holds {json.dumps(bad[0], default=str)[:80]}, not a file's checksum"
+    return None
+
+
+def _fields(
+    where: str, block: Mapping[str, Any], wants: Sequence[tuple[str, Any, str]]
+) -> list[str]:
+    """``"<where>KEY is not <what>"`` for each ``(KEY, test, what)`` that fails."""
+    return [f"{where}{key} is not {what}" for key, ok, what in wants if not ok(block.get(key))]
+
+
+def _scenario_digests(v: Any) -> bool:
+    """A start manifest's ``resume.scenarios``: plain scenario names to SHA-256 digests."""
+    return (
+        isinstance(v, dict)
+        and bool(v)
+        and all(
+            _plain(k) and isinstance(d, str) and bool(re.fullmatch(r"[0-9a-f]{64}", d))
+            for k, d in v.items()
+        )
+    )
+
+
+def _run_problems(m: Mapping[str, Any]) -> list[str]:
+    """What a reader of a run's manifest (start or complete) would trip over."""
+    if "tripwire_version" in m and not isinstance(m["tripwire_version"], str):
+        return ["tripwire_version is not text"]
+    complete = m.get("complete", False)
+    if not isinstance(complete, bool):
+        return ["complete is not true or false"]
+    seed = ("seed", lambda v: _count(v, 0, MAX_SEED), f"a seed (an integer 0 to {MAX_SEED})")
+    if complete:
+        problems = _fields(
+            "",
+            m,
+            [
+                ("tripwire_version", lambda v: isinstance(v, str), "text"),
+                (
+                    "scenarios",
+                    lambda v: (
+                        isinstance(v, dict)
+                        and bool(v)
+                        and all(_plain(k) and isinstance(f, str) for k, f in v.items())
+                    ),
+                    "a mapping of scenario names to files",
+                ),
+                ("replications", lambda v: _count(v, 1), "a positive integer"),
+                seed,
+            ],
+        )
+        files = _files_problem(m)
+        return problems + ([files] if files else [])
+    resume = m.get("resume")
+    if not isinstance(resume, dict):
+        return ["resume is not a mapping (what the run was started with)"]
+    problems = _fields(
+        "resume.",
+        resume,
+        [
+            (
+                "files",
+                lambda v: (
+                    isinstance(v, list) and bool(v) and all(isinstance(f, str) and f for f in v)
+                ),
+                "a list of scenario files",
+            ),
+            ("scenarios", _scenario_digests, "a mapping of scenario names to SHA-256 digests"),
+            ("replications", lambda v: _count(v, 1), "a positive integer"),
+            seed,
+            ("precision", lambda v: v is None or isinstance(v, str), "null or text"),
+            ("max_replications", lambda v: _count(v, 1), "a positive integer"),
+        ],
+    )
+    stages = m.get("stages")
+    if not isinstance(stages, list):
+        return [*problems, "stages is not a list"]
+    for i, st in enumerate(stages):
+        if not (
+            isinstance(st, dict)
+            and _count(st.get("first"), 0)
+            and _count(st.get("target"), 1)
+            and _count(st.get("chunk"), 1)
+            and st["first"] < st["target"]
+        ):
+            problems.append(f"stages[{i}] is not a stage (first < target, chunk >= 1)")
+            break
+    return problems
+
+
+def _sweep_problems(m: Mapping[str, Any]) -> list[str]:
+    """What a reader of a sweep's manifest would trip over."""
+    problems = _fields(
+        "",
+        m,
+        [
+            ("status", lambda v: v in SWEEP_STATUSES, f"one of {', '.join(SWEEP_STATUSES)}"),
+            (
+                "digest",
+                lambda v: isinstance(v, str) and bool(re.fullmatch(r"[0-9a-f]{64}", v)),
+                "a SHA-256 digest",
+            ),
+            ("spec", lambda v: isinstance(v, dict), "a mapping (the sweep's specification)"),
+        ],
+    )
+    if problems:
+        return problems
+    spec = m["spec"]
+    problems = _fields(
+        "spec.",
+        spec,
+        [
+            ("name", lambda v: isinstance(v, str), "text"),
+            (
+                "postures",
+                lambda v: (
+                    isinstance(v, dict)
+                    and bool(v)
+                    and all(_plain(k) and isinstance(d, dict) for k, d in v.items())
+                ),
+                "a mapping of scenario names to scenarios",
+            ),
+            ("design", lambda v: isinstance(v, str), "text"),
+            (
+                "factors",
+                lambda v: isinstance(v, list) and all(isinstance(f, str) for f in v),
+                "a list of parameter paths",
+            ),
+            (
+                "points",
+                lambda v: isinstance(v, list) and all(isinstance(p, dict) for p in v),
+                "a list of points",
+            ),
+            ("replications", lambda v: _count(v, 1), "a positive integer"),
+            ("seed", lambda v: _count(v, 0, MAX_SEED), f"a seed (an integer 0 to {MAX_SEED})"),
+            ("chunk", lambda v: _count(v, 1), "a positive integer"),
+        ],
+    )
+    if not problems and spec_digest(spec) != m["digest"]:
+        problems.append("its digest does not match its spec (edited or truncated)")
+    if m["status"] != "running" or "files" in m:
+        files = _files_problem(m)
+        problems += [files] if files else []
+    if not isinstance(m.get("failures", []), list):
+        problems.append("failures is not a list")
+    return problems
+
+
+def check_manifest(manifest: Any, folder: Path | None = None) -> str:
+    """The one shape check of a manifest every reader makes (``--resume`` of a run or a
+    sweep, ``plot``, ``report``): ``"run"`` or ``"sweep"`` if ``manifest`` is tripwire's
+    and holds every field those readers use with the type and range tripwire writes;
+    :class:`ManifestError` naming the first few problems otherwise.
+
+    A manifest is recognised as tripwire's by its keys (a sweep's ``spec`` and ``digest``;
+    a run's ``tripwire_version``, or its ``resume`` and ``stages``), as
+    :func:`manifest_kind` does; what a manifest of that kind must then hold is checked field
+    by field (a sweep's ``digest`` must also match its ``spec``, so a truncated
+    specification is caught)."""
+    if not isinstance(manifest, dict):
+        raise ManifestError(folder, f"its {MANIFEST} is not a JSON object, not tripwire's")
+    if "spec" in manifest and "digest" in manifest:
+        kind, problems = "sweep", _sweep_problems(manifest)
+    elif "tripwire_version" in manifest or ("resume" in manifest and "stages" in manifest):
+        kind, problems = "run", _run_problems(manifest)
+    else:
+        raise ManifestError(folder, f"its {MANIFEST} is not a tripwire run or sweep manifest")
+    if problems:
+        shown = "; ".join(problems[:3]) + (
+            f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        )
+        raise ManifestError(folder, f"its {MANIFEST} is damaged: {shown}", damaged=True)
+    return kind
+
+
+def read_manifest(folder: Path) -> tuple[dict[str, Any], str]:
+    """``folder/manifest.json`` and its kind (``"run"`` or ``"sweep"``), read and checked by
+    :func:`check_manifest`; :class:`ManifestError` saying why not (missing, unreadable, not
+    JSON, not tripwire's, damaged)."""
+    manifest, why = _load_manifest(folder)
+    if why:
+        raise ManifestError(folder, why)
+    return manifest, check_manifest(manifest, folder)
 
 
 class NotReplaceable(ValueError):
@@ -330,7 +699,8 @@ def replaceable(folder: Path) -> int:
     Only a tripwire result folder is replaceable: one whose ``manifest.json`` is a tripwire
     run or sweep manifest (:func:`tripwire_manifest`) and that holds nothing but what
     tripwire writes there (the files its manifest lists, the scenario folders, ``parts/``,
-    ``plots/``, the report, the summaries and tables). Raises :class:`NotReplaceable`
+    ``plots/``, the report, the summaries and tables; its ``.claim``, not counted). Raises
+    :class:`NotReplaceable`
     naming the folder and the reason (the unknown entries, if that is why)."""
     if folder.is_symlink():
         raise NotReplaceable(f"{folder} is a symbolic link, not a tripwire result folder")
@@ -351,6 +721,8 @@ def replaceable(folder: Path) -> int:
                 shown = "/".join(here)
                 if entry.is_symlink():
                     unknown.append(f"{shown} (a symbolic link)")
+                elif here == (CLAIM,) and entry.is_file():
+                    continue  # the claim of the command asking (a lock, not a result)
                 elif entry.is_dir():
                     if _written_by_tripwire(here, True, kind, scenarios, listed):
                         walk(Path(entry.path), here)

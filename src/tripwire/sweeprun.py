@@ -8,6 +8,7 @@ Folder ``results/sweeps/<name>-<time>/``::
     points.parquet         per posture and point: metrics with 95 % CIs
     comparison.parquet     per point: each posture against the first, paired
     sensitivity.json       indices of each factor (sobol, morris; rank correlations otherwise)
+    .claim                 while a command writes the folder (tripwire.results.claim)
 
 Every chunk is written atomically as it finishes, so memory stays flat and an interrupted
 sweep keeps its work: ``--resume`` recomputes only missing chunks and refuses a folder
@@ -19,11 +20,11 @@ numbers).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,16 +38,22 @@ from tripwire.backends import Backend, stream
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
 from tripwire.results import (
+    CLAIM,
     MANIFEST,
+    Claim,
+    FolderBusy,
+    ManifestError,
     NotReplaceable,
     checksums,
+    claim,
+    clear,
     inside,
     ledger,
-    manifest_kind,
     part_problem,
+    read_manifest,
     read_table,
     replaceable,
-    tripwire_manifest,
+    spec_digest,
     write_checked,
     write_json,
     write_rows,
@@ -88,8 +95,8 @@ class SweepPlan:
 
 
 def digest(record: Mapping[str, Any]) -> str:
-    text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of a plan's record (:meth:`SweepPlan.record`), as its manifest stores it."""
+    return spec_digest(record)
 
 
 def build_plan(
@@ -186,57 +193,99 @@ def open_folder(
     resume: bool,
     force: bool = False,
     notify: Callable[[str], None] | None = None,
-) -> str:
+) -> tuple[str, Claim | None]:
     """Create a sweep folder, or check that ``folder`` was made by this very plan.
-    Returns the folder's status ("running" for a new or interrupted sweep, "complete").
-    With ``force`` an existing tripwire result folder holding only what tripwire writes
+
+    Returns the folder's status ("running" for a new or interrupted sweep, "incomplete" for
+    one with failed chunks, "complete") and this command's claim on the folder
+    (:func:`tripwire.results.claim`, ``None`` for a complete one, which is only read): the
+    caller holds it until the sweep's manifest is final. The claim is the first thing
+    written, so of two sweeps given one folder exactly one proceeds. With ``force`` an
+    existing tripwire result folder holding only what tripwire writes
     (:func:`tripwire.results.replaceable`) is replaced; ``notify`` hears, before, what is
     deleted. Anything else is a :class:`SweepError` naming the folder and the reason."""
     rec = plan.record()
     if resume:
-        old = tripwire_manifest(folder)
-        if old is None:
-            there = (folder / MANIFEST).is_file()
-            why = "its manifest.json is not a tripwire one" if there else "no manifest.json there"
-            raise SweepError(f"--resume {folder}: {why}, not a sweep folder")
-        if manifest_kind(old) != "sweep":
-            raise SweepError(
-                f"--resume {folder}: a run folder, not a sweep; "
-                f"use `simulate run --resume {folder}`"
-            )
-        if old.get("digest") != digest(rec):
-            diff = [
-                k
-                for k in rec
-                if json.dumps(rec[k], sort_keys=True, default=str)
-                != json.dumps(old["spec"].get(k), sort_keys=True, default=str)
-            ]
-            raise SweepError(
-                f"--resume {folder}: made by a different sweep; differs in "
-                f"{', '.join(diff) or 'its specification'}"
-            )
-        return str(old.get("status", "running"))
+        status = _resumable(folder, rec)
+        if status == "complete":
+            return status, None
+        held = _claim(folder)
+        try:  # again, now that no other command can change it
+            return _resumable(folder, rec), held
+        except BaseException:
+            held.release()
+            raise
     if folder.exists() and not folder.is_dir():
         raise SweepError(f"{folder} exists and is not a folder")
-    if folder.exists() and any(folder.iterdir()):
-        if not force:
-            raise SweepError(
-                f"{folder} exists and is not empty; continue it with --resume {folder}, or "
-                "replace it with --force"
-            )
-        try:
-            files = replaceable(folder)
-        except NotReplaceable as exc:
-            raise SweepError(f"--force: {exc}; not removed") from None
-        if notify is not None:
-            notify(f"--force: deleting the tripwire result folder {folder} ({files} files)")
-        shutil.rmtree(folder)
     try:
         manifest = inside(folder, MANIFEST)
     except ValueError as exc:
         raise SweepError(f"{folder}: {exc}") from None
-    write_json(manifest, {"status": "running", "digest": digest(rec), "spec": rec})
-    return "running"
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    held = _claim(folder)
+    try:
+        if any(p.name != CLAIM for p in folder.iterdir()):
+            if not force:
+                raise SweepError(
+                    f"{folder} exists and is not empty; continue it with --resume {folder}, "
+                    "or replace it with --force"
+                )
+            try:
+                files = replaceable(folder)
+            except NotReplaceable as exc:
+                raise SweepError(f"--force: {exc}; not removed") from None
+            if notify is not None:
+                notify(f"--force: deleting the tripwire result folder {folder} ({files} files)")
+            clear(folder)
+        write_json(manifest, {"status": "running", "digest": digest(rec), "spec": rec})
+    except BaseException:
+        held.release()
+        if made:
+            with suppress(OSError):
+                folder.rmdir()
+        raise
+    return "running", held
+
+
+def _claim(folder: Path) -> Claim:
+    try:
+        return claim(folder)
+    except FolderBusy as exc:
+        raise SweepError(str(exc)) from None
+
+
+def _resumable(folder: Path, rec: Mapping[str, Any]) -> str:
+    """The status of the sweep folder ``folder`` if it was made by the plan whose record is
+    ``rec``; :class:`SweepError` naming the folder and why not (its manifest goes through
+    the shape check every reader uses, :func:`tripwire.results.read_manifest`)."""
+    try:
+        old, kind = read_manifest(folder)
+    except ManifestError as exc:
+        if exc.damaged:
+            raise SweepError(
+                f"--resume {folder}: {exc.why}; it cannot be resumed (start the sweep again "
+                "with another --out, or replace it with --force)"
+            ) from None
+        there = (folder / MANIFEST).is_file()
+        why = "its manifest.json is not a tripwire one" if there else "no manifest.json there"
+        raise SweepError(f"--resume {folder}: {why}, not a sweep folder") from None
+    if kind != "sweep":
+        raise SweepError(
+            f"--resume {folder}: a run folder, not a sweep; use `simulate run --resume {folder}`"
+        )
+    if old["digest"] != digest(rec):
+        diff = [
+            k
+            for k in rec
+            if json.dumps(rec[k], sort_keys=True, default=str)
+            != json.dumps(old["spec"].get(k), sort_keys=True, default=str)
+        ]
+        raise SweepError(
+            f"--resume {folder}: made by a different sweep; differs in "
+            f"{', '.join(diff) or 'its specification'}"
+        )
+    return str(old["status"])
 
 
 def execute(
@@ -309,6 +358,8 @@ def finalize(plan: SweepPlan, outcome: SweepOutcome) -> dict[str, Any]:
     """Assemble the tidy tables, per-point summaries, comparisons and sensitivity indices."""
     folder = outcome.folder
     parts = sorted((folder / "parts").glob("*.parquet"))  # posture, point, replications
+    if not parts:
+        raise SweepError(f"{folder}: no chunk finished, so there is nothing to summarise")
     schema = pq.read_schema(parts[0])
     for p in parts[1:]:  # one schema at a time (postures may differ in their links)
         other = pq.read_schema(p)

@@ -306,3 +306,16 @@ def test_bisection_stops_when_the_bracket_cannot_shrink():
     assert b == 1.5 and a == np.nextafter(1.5, 0) and res["value"] == 1.5
     assert "floating-point resolution" in res["note"]
     assert calls < 100
+
+
+@pytest.mark.parametrize("tolerance", ["5e-324", "inf", "1e-300", "nan"])
+def test_threshold_cli_refuses_a_degenerate_tolerance_before_estimating(tolerance):
+    from typer.testing import CliRunner
+
+    from tripwire.cli import app
+
+    args = ["threshold", "scenarios/brigade.yaml", "--vary", "warning.days=0:30"]
+    args += ["--target", "p_hold_lithuania>=0.9", "--tolerance", tolerance]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert "--tolerance" in r.output and "Traceback" not in r.output
