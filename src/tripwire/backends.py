@@ -277,6 +277,9 @@ class DaskBackend:
             raise BackendError(
                 f"cannot connect to {target} within {timeout_s:g} s: {exc}"
             ) from None
+        except (TypeError, ValueError) as exc:  # e.g. tls:// with no TLS configuration
+            target = scheduler or "a LocalCluster"
+            raise BackendError(f"cannot connect to {target}: {exc}") from None
         info = self.client.scheduler_info()
         self.workers = max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 

@@ -51,6 +51,19 @@ def _cannot_write(exc: OSError, target: Path, what: str) -> typer.Exit:
     return typer.Exit(1 if exc.errno in _DISK_FULL else EXIT_USAGE)
 
 
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+"""What reading a result file of the wrong shape raises (the manifest's checksums only say
+that a file is the one written, not that it was written by tripwire)."""
+
+
+def _malformed(folder: Path, exc: BaseException) -> str:
+    return (
+        f"{folder}: a result file does not have the shape tripwire writes "
+        f"({type(exc).__name__}: {exc}); the folder is damaged or was not written by this "
+        "version of tripwire: re-run it"
+    )
+
+
 def make_plots(
     folder: Path,
     kinds: list[str] | None = None,
@@ -68,6 +81,8 @@ def make_plots(
         paths = plot(f, kinds, options, out_dir, formats)
     except (PlotError, FolderError) as exc:
         raise fail(str(exc)) from None
+    except _MALFORMED as exc:  # a file that matches its checksum but not tripwire's shape
+        raise fail(_malformed(folder, exc)) from None
     except OSError as exc:
         raise _cannot_write(exc, out_dir or folder / "plots", "the figures") from None
     for p in paths:
@@ -139,6 +154,8 @@ def report_command(
         path = write_report(f, out_file)
     except (PlotError, FolderError) as exc:
         raise fail(str(exc)) from None
+    except _MALFORMED as exc:  # a file that matches its checksum but not tripwire's shape
+        raise fail(_malformed(folder, exc)) from None
     except OSError as exc:
         raise _cannot_write(exc, out_file or folder / "report.html", "the report") from None
     out.print(f"report: {path}", highlight=False, soft_wrap=True)

@@ -99,12 +99,12 @@ def _read_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
     where = {k: (str(path), v) for k, v in lines.items() if k[:1] != ("edit",)}
     for key in ("figures_file", "assumptions_file"):
         if key in data:
-            data[key] = str((path.parent / str(data[key])).resolve())
+            data[key] = str(_resolve_path(path, key, data[key], lines))
     parent = data.pop("extends", None)
     has_edit = "edit" in data
     edit = data.pop("edit", None)
     if parent is not None:
-        ppath = (path.parent / str(parent)).resolve()
+        ppath = _resolve_path(path, "extends", parent, lines)
         if ppath in chain:
             raise ScenarioError(
                 [Problem(str(path), "extends", "circular extends", lines.get(("extends",)))]
@@ -118,6 +118,17 @@ def _read_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
     if has_edit:
         data, where = _apply_edit(data, where, edit, lines, str(path))
     return data, where
+
+
+def _resolve_path(path: Path, key: str, value: Any, lines: dict[PathKey, int]) -> Path:
+    """A file named by ``key`` in ``path``, made absolute; a symbolic-link loop or an
+    unusable name is a ScenarioError naming the file, key and line (never a traceback)."""
+    try:
+        return (path.parent / str(value)).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a link loop (3.11)
+        raise ScenarioError(
+            [Problem(str(path), key, f"cannot use {value!r}: {exc}", lines.get((key,)))]
+        ) from None
 
 
 _ITEM_KEYS = ("id", "name", "site")
@@ -588,6 +599,10 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         ScenarioError: with every problem found, each naming file, field path and line.
     """
     path = Path(path)
+    try:
+        path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a link loop, an unusable name
+        raise ScenarioError([Problem(str(path), "", f"cannot read the file: {exc}")]) from None
     if not path.is_file():
         raise ScenarioError([Problem(str(path), "", "no such scenario file")])
     fname = str(path)

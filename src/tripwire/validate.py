@@ -274,10 +274,20 @@ def markdown(outcomes: Sequence[Outcome], register: Path) -> str:
 BEGIN, END = "<!-- register:begin -->", "<!-- register:end -->"
 
 
+MAX_DOC_BYTES = 2_000_000
+
+
 def write_docs(doc: Path, text: str) -> None:
-    """Replace the text between the register markers of ``doc``."""
+    """Replace the text between the register markers of ``doc`` (a regular file of at most
+    ``MAX_DOC_BYTES``, rewritten atomically)."""
+    from tripwire.results import write_text
+
+    if not doc.is_file():  # a device or a pipe would be read forever, or replaced
+        raise ValueError(f"{doc}: not a regular file")
+    if doc.stat().st_size > MAX_DOC_BYTES:
+        raise ValueError(f"{doc}: larger than {MAX_DOC_BYTES:,} bytes")
     old = doc.read_text(encoding="utf-8")
     i, j = old.find(BEGIN), old.find(END)
     if i < 0 or j < i:
         raise ValueError(f"{doc}: no {BEGIN} ... {END} markers")
-    doc.write_text(old[: i + len(BEGIN)] + "\n" + text + "\n" + old[j:], encoding="utf-8")
+    write_text(doc, old[: i + len(BEGIN)] + "\n" + text + "\n" + old[j:])

@@ -106,3 +106,15 @@ def test_check_accepts_the_shipped_register():
     reg = load_register(Path("scenarios/validation/REGISTER.yaml"))
     roles = [x.role for x in reg.records]
     assert roles.count("check") >= 3 and len(roles) >= 8
+
+
+def test_docs_must_be_a_regular_file(tmp_path):
+    import os
+
+    reg = write(tmp_path, record("ok", 30))
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)
+    for target in (fifo, tmp_path, Path("/dev/full")):
+        r = validate(reg, "--docs", str(target))
+        assert r.exit_code == 2 and "not a regular file" in r.output, target
+    assert fifo.exists() and not fifo.is_file()  # not replaced
