@@ -28,6 +28,7 @@ import re
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -982,8 +983,25 @@ def tree(root: Path, recursive: bool = True, skip: Path | None = None) -> dict[s
     return out
 
 
+DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]
+
+
+def devices() -> dict[str, Any]:
+    """The system's device nodes, which no case may touch (as root, an atomic write to one
+    would replace it with a file)."""
+    out: dict[str, Any] = {}
+    for d in DEVICES:
+        try:
+            st = os.lstat(d)
+            out[d] = ("char device", st.st_rdev) if stat.S_ISCHR(st.st_mode) else "NOT a device"
+        except OSError:
+            out[d] = "missing"
+    return out
+
+
 def snapshot(dirs: CaseDirs) -> dict[str, dict[str, Any]]:
     return {
+        "system devices": devices(),
         "results/": tree(ROOT / "results"),
         "sweeps/": tree(ROOT / "sweeps"),
         "scenarios/": tree(ROOT / "scenarios"),
@@ -1603,7 +1621,7 @@ def damage_ops(rng: random.Random, base: str, listing: list[str], notes: list[st
         elif op == "replace":
             arg = (
                 rng.choice(listing),
-                rng.choice(["@fifo", "@dir", "@loop", "/dev/zero", "/dev/null", "@missing"]),
+                rng.choice(["@fifo", "@dir", "@loop", "@missing"]),
             )
             notes.append(f"{arg[0]} -> {arg[1]}")
         else:
@@ -1661,9 +1679,9 @@ BAD_FILES += ["/dev/zero", "dangling.yaml", "loop.yaml"]
 # (the special files written to are the case's own: fifo.yaml, dangling.yaml)
 BAD_OUTS = ["file.txt", "file.txt/sub", "precious", ".", "..", ""]
 BAD_OUTS += ["decoy", "x" * 300, "a\nb", "-q", "run", "sweep", "run_partial"]
-BAD_OUTS += ["dangling.yaml", "fifo.yaml", "/proc/version"]
-BAD_FOLDERS = ["missing", "file.txt", ".", "emptydir", "precious", "/dev/null", "", "decoy"]
-BAD_FOLDERS += ["run_partial", "sweep_partial", "fifo.yaml", "loop.yaml", "/proc"]
+BAD_OUTS += ["dangling.yaml", "fifo.yaml"]
+BAD_FOLDERS = ["missing", "file.txt", ".", "emptydir", "precious", "", "decoy"]
+BAD_FOLDERS += ["run_partial", "sweep_partial", "fifo.yaml", "loop.yaml", "dangling.yaml"]
 BAD_PRECISIONS = ["x=1", "p_hold_theatre=", "=0.1", "p_hold_theatre=nan", "p_hold_theatre=inf"]
 BAD_PRECISIONS += ["p_hold_theatre=-1", "p_hold_theatre=0", "p_hold_theatre=1e-300"]
 BAD_PRECISIONS += ["ttr_median_mars_h=5", "p_hold_theatre", "p_hold_theatre=1e308", "a=1=2"]
@@ -1687,10 +1705,9 @@ BAD_TARGETS += [">=0.5", "p_hold_lithuania", "p_hold_lithuania==0.5", "p_hold_li
 BAD_TARGETS += ["p_hold_lithuania>=1e308", "p_hold_lithuania > = 0.5", "", "censored_theatre<=2"]
 BAD_TOLERANCES = ["0", "-1", "nan", "inf", "1e-300", "5e-324", "1e308", "x", "-inf"]
 KINDS = ["reinforced", "ttr", "buildup", "bottlenecks", "response", "heatmap", "sensitivity"]
-PLOT_OUTS = ["file.txt", "file.txt/sub", "/proc/version"]
-PLOT_OUTS += ["x" * 300, "/proc/self/nope", "fifo.yaml", "run/manifest.json"]
+PLOT_OUTS = ["file.txt", "file.txt/sub", "x" * 300, "fifo.yaml", "run/manifest.json"]
 REPORT_OUTS = ["file.txt", "file.txt/r.html", "emptydir", "."]
-REPORT_OUTS += ["/proc/version", "x" * 300 + ".html", "/proc/self/x"]
+REPORT_OUTS += ["x" * 300 + ".html"]
 REPORT_OUTS += ["run/manifest.json", "fifo.yaml", "dangling.yaml"]
 SCHEDULERS = ["tcp://127.0.0.1:1", "127.0.0.1:1", "", "nonsense", "tcp://[::1]:1"]
 SCHEDULERS += ["inproc://nope", "tcp://127.0.0.1:99999", "tls://127.0.0.1:1", "tcp://127.0.0.1"]
@@ -1833,7 +1850,7 @@ GRAMMAR: dict[str, list[Item]] = {
         Item(
             "--docs",
             _v(["docs.md"]),
-            _v(["nodocs.md", "emptydir", "/dev/full", "file.txt/sub"]) + _v(["fifo.yaml"]),
+            _v(["nodocs.md", "emptydir", "file.txt/sub", "fifo.yaml"]),
             0.2,
         ),
     ],
@@ -1985,7 +2002,7 @@ def gen_args(rng: random.Random, label: str, ctx: Context) -> Case:
         + ["threshold", "threshold", "plot", "plot", "plot", "report", "report", "validate"]
         + ["validate", "version", "none", "shorthand"]
     )
-    setup: list[Setup] = [standard, _register_setup, _arg_specials]
+    setup: list[Setup] = [standard, register_setup, _arg_specials]
     if command == "none":
         args = rng.choice([[], ["--help"], ["--version"], ["-x"], ["nope"], [""], ["--"]])
         return Case(label, "args", [Step(args, inproc=rng.random() < 0.5)], setup, ["no command"])
@@ -2018,7 +2035,8 @@ def _arg_specials(dirs: CaseDirs) -> None:
     )
 
 
-def _register_setup(dirs: CaseDirs) -> None:
+def register_setup(dirs: CaseDirs) -> None:
+    """The validation register, readable from the working folder."""
     _register_copy(dirs.work)
 
 

@@ -51,6 +51,7 @@ from tests.robustness.fuzzcases import (
     new_session,
     put,
     random_case,
+    register_setup,
     remember_manifests,
     special,
     standard,
@@ -196,7 +197,7 @@ def _fixed() -> dict[str, Case]:
             "scenario",
             [
                 Step(["check", "z.yaml"], inproc=True, expect=two, timeout=20),
-                Step(["check", "p.yaml"], inproc=True, expect=two, timeout=10),
+                Step(["check", "p.yaml"], inproc=True, expect=two, timeout=5),
                 Step(["check", "l.yaml"], inproc=True, expect=two, timeout=10),
             ],
             [
@@ -279,6 +280,7 @@ def _fixed() -> dict[str, Case]:
                 Step(
                     ["sweep", "s.yaml", "--vary", "warning.days=0,1", "-n", "2", "--out", f"o{i}"]
                     + ["-q", "--scheduler", address, "--connect-timeout", "0.5"],
+                    inproc=True,
                     expect=two,
                     timeout=60,
                 )
@@ -290,11 +292,28 @@ def _fixed() -> dict[str, Case]:
             "plot_and_report_to_unwritable_places",
             "args",
             [
-                Step(["plot", "res", "-k", "ttr", "--out", "file.txt/sub"], expect=one_or_two),
-                Step(["plot", "res", "-k", "ttr", "--out", "x" * 300], expect=one_or_two),
-                Step(["report", "res", "--out", "fifo.yaml"], expect=one_or_two),
+                Step(["plot", "res", "-k", "ttr", "-f", "png", "--out", "file.txt/sub"]),
+                Step(["plot", "blocked", "-k", "ttr", "-f", "png"]),  # its plots/ is a file
+                # a special file of the case's own, never a system device (run as root, a
+                # regression would replace it)
+                Step(["report", "res", "--out", "fifo.html"], expect=one_or_two),
+                Step(["report", "res", "--out", "."]),
+                Step(
+                    ["validate", "REGISTER.yaml", "--only", "klaipeda_2021_offload", "-n", "10"]
+                    + ["--docs", "fifo.md"],
+                    inproc=True,
+                    timeout=15,
+                ),
             ],
-            [standard, copy_base("run", "res")],
+            [
+                standard,
+                copy_base("run", "res"),
+                copy_base("run", "blocked"),
+                put("blocked/plots", b"a file where the plots folder goes\n"),
+                register_setup,
+                special("fifo.md", "@fifo"),
+                special("fifo.html", "@fifo"),
+            ],
         ),
         Case(
             "wrong_shaped_run_manifest",
@@ -303,13 +322,16 @@ def _fixed() -> dict[str, Case]:
                 Step([command, folder], inproc=True, expect=two, timeout=60)
                 for folder in ("a", "b")
                 for command in ("plot", "report")
-            ],
+            ]
+            + [Step(["report", "c"], inproc=True, expect=two, timeout=60)],
             [
                 standard,
                 copy_base("run", "a"),
                 damage("a", [("manifest-raw", b'{"files": [], "complete": true, "scenarios": 5}')]),
                 copy_base("run", "b"),
                 damage("b", [("manifest-set", (["scenarios"], ["fz", 3]))]),
+                copy_base("run", "c"),
+                damage("c", [("json-set", ("comparison.json", [0], "x"))]),
             ],
         ),
         Case(
@@ -354,13 +376,13 @@ def _fixed() -> dict[str, Case]:
             ],
         ),
         Case(
-            "two_runs_claim_one_folder_at_once",
+            "two_forced_runs_claim_one_folder_at_once",
             "concurrent",
             [
-                Step(["run", "s.yaml", *RUN, "--out", "out"], with_next=True),
-                Step(["run", "s.yaml", *RUN, "--out", "out"]),
+                Step(["run", "s.yaml", *RUN, "--out", "out", "--force"], with_next=True),
+                Step(["run", "s.yaml", *RUN, "--out", "out", "--force"]),
             ],
-            [standard],
+            [standard, copy_base("run", "out")],
             post=_one_claim,
         ),
         Case(
