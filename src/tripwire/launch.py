@@ -13,6 +13,19 @@ from __future__ import annotations
 
 
 def main() -> None:
-    from tripwire.cli import main as cli_main
+    """Run the CLI. Ctrl-C before the CLI has installed its own handling (while it is still
+    importing, about a second) ends like any interrupt: exit 130, one line, no traceback."""
+    try:
+        from tripwire.cli import main as cli_main
+    except KeyboardInterrupt:
+        import sys
 
-    cli_main()
+        sys.stderr.write("interrupted while starting; nothing was written\n")
+        raise SystemExit(130) from None
+    try:
+        cli_main()
+    except KeyboardInterrupt:  # outside a command's own handling (e.g. a lazy import)
+        import sys
+
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None

@@ -289,3 +289,25 @@ def test_run_with_plot_draws_every_run_figure(tmp_path):
     from tripwire.folders import open_result
 
     assert open_result(out).summaries["brigade"]["buildup"]["step_hours"] == 12
+
+
+def test_ctrl_c_while_the_cli_is_still_starting_is_exit_130_without_traceback(tmp_path):
+    # found by the pipeline fuzz: a SIGINT during the CLI's imports printed a traceback
+    import os
+    import signal
+    import time
+
+    exe = shutil.which("simulate")
+    assert exe is not None
+    args = [exe, "sweep", str(SCENARIOS / "brigade.yaml"), "--vary", "warning.days=0,1"]
+    p = subprocess.Popen(
+        [*args, "-n", "4", "--out", str(tmp_path / "o"), "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(0.3)
+    os.killpg(p.pid, signal.SIGINT)
+    err = p.communicate(timeout=120)[1]
+    assert p.returncode == 130, err
+    assert "Traceback" not in err
