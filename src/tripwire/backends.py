@@ -7,6 +7,7 @@ numbers do not depend on the backend: each replication's seed is fixed by its in
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -170,6 +171,36 @@ def _broken(f: Future[Any]) -> bool:
 # (The `simulate` script that multiprocessing re-runs in each worker is import-free: see
 # tripwire.launch.)
 FORKSERVER_PRELOAD = ["tripwire.runner"]
+
+
+def _forget_inherited_forkserver() -> None:
+    """In a child made by ``os.fork()``, drop the parent's forkserver.
+
+    The standard library keeps one forkserver per process, remembered by pid and socket.
+    A forked child inherits that record, but the server is the parent's child, not its
+    own: the child's next pool would fail with ``ChildProcessError`` when it checks the
+    server. Forgetting the record makes the child start a forkserver of its own (the
+    parent's keeps running; its liveness pipe's copy is closed here so the parent's
+    server still ends with the parent).
+    """
+    from multiprocessing import forkserver
+
+    server: Any = getattr(forkserver, "_forkserver", None)  # the stdlib's one per process
+    if server is None:
+        return
+    if server._forkserver_pid is None:
+        return
+    if server._forkserver_alive_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(server._forkserver_alive_fd)
+    server._forkserver_address = None
+    server._forkserver_alive_fd = None
+    server._forkserver_pid = None
+    server._inherited_fds = None
+    server._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_forkserver)
 
 
 class LocalBackend:

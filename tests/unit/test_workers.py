@@ -46,3 +46,49 @@ def test_the_cli_starts_without_the_plotting_library():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+FORKED = """
+import os
+
+from tripwire.backends import LocalBackend
+
+
+def main():
+    parent = LocalBackend(1)
+    print("parent", parent.pool.submit(abs, -3).result(), flush=True)
+    pid = os.fork()
+    if pid == 0:  # a process forked after a pool ran here: a library user, a test harness
+        code = 1
+        try:
+            child = LocalBackend(1)
+            print("child", child.pool.submit(abs, -4).result(), flush=True)
+            child.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    print("status", os.waitstatus_to_exitcode(status), flush=True)
+    parent.close()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_forked_process_starts_its_own_pool(tmp_path):
+    """A child forked after a pool ran must not reuse the parent's forkserver record.
+
+    Without the fork hook in tripwire.backends the child's pool fails with
+    ChildProcessError (the server is its parent's child, not its own): CI found this when
+    the pipeline fuzz forked pytest after an earlier test had run a pool.
+    """
+    script = tmp_path / "forked.py"
+    script.write_text(FORKED)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.stdout.split() == ["parent", "3", "child", "4", "status", "0"], (
+        proc.stdout + proc.stderr
+    )
