@@ -197,14 +197,13 @@ def validate(
 
         assert isinstance(o, Outcome)
         r = o.record
-        tol = f"± {r.tolerance_hours:g} h" if r.rule == "median" else "10-90 %"
         colour = "green" if o.ok else "red"
         table.add_row(
             r.id,
             r.role,
-            f"{r.value_hours:g}",
+            o.measured,
             f"{fmt_h(o.q10)} / {fmt_h(o.q50)} / {fmt_h(o.q90)}",
-            tol,
+            o.tolerance,
             f"[{colour}]{o.status}[/]",
         )
 

@@ -18,8 +18,25 @@ from tripwire.names import check_name
 COUNTRIES: tuple[str, ...] = ("estonia", "latvia", "lithuania")
 Country = Literal["estonia", "latvia", "lithuania"]
 Mode = Literal["rail", "road", "sea", "air"]
-UnitType = Literal["light", "mechanised", "armoured"]
+UnitType = Literal["light", "motorised", "mechanised", "armoured", "fires"]
+UNIT_TYPES: tuple[str, ...] = ("light", "motorised", "mechanised", "armoured", "fires")
 Lift = Literal["heavy", "fly_in"]
+
+
+def _mix(value: str | dict[str, float]) -> str | dict[str, float]:
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("a mix of types needs at least one type")
+        if any(v < 0 for v in value.values()) or abs(sum(value.values()) - 1) > 1e-6:
+            raise ValueError(
+                f"the shares of a mix of types must be non-negative and sum to 1, not "
+                f"{sum(value.values()):g}"
+            )
+    return value
+
+
+ForceType = Annotated[UnitType | dict[UnitType, float], AfterValidator(_mix)]
+"""A force's type: one type, or a mix of types by share of its troops (shares sum to 1)."""
 
 
 def _non_negative(d: Distribution) -> Distribution:
@@ -156,8 +173,25 @@ class CountrySpec(Source):
     required_troops: NonNegative | None = Field(
         default=None, description="NATO troops needed to hold, people (overrides the threat rule)."
     )
-    fait_accompli_unopposed_hours: PositiveHours = Field(
-        description="Hours from attack start to a fait accompli against a negligible defence."
+    fait_accompli_unopposed_hours: PositiveHours | None = Field(
+        default=None,
+        description="Hours from attack start to a fait accompli against a negligible defence "
+        "(the adversary clock; needed with `adversary: clock`).",
+    )
+    threat_type: ForceType | None = Field(
+        default=None,
+        description="Type of the threat force, or a mix by share (needed with combat power "
+        "or the race).",
+    )
+    host_nation_type: ForceType | None = Field(
+        default=None,
+        description="Type of the host-nation forces, or a mix by share (needed with combat "
+        "power or the race when host_nation_troops is given).",
+    )
+    axis_km: float | None = Field(
+        default=None,
+        gt=0,
+        description="Distance the attacker must advance to reach the capital, km (the race).",
     )
     defence_delay_factor: float = Field(
         default=1.0,
@@ -229,6 +263,9 @@ class InPlace(Source):
     name: str
     country: Country
     troops: float = Field(ge=0, description="Troops at full strength, people.")
+    type: ForceType | None = Field(
+        default=None, description="Unit type, or a mix by share (needed with combat power)."
+    )
     kind: Literal["rotational", "forward", "permanent"]
     availability: Fraction = Field(
         default=Fixed(value=1.0), description="Share combat-ready, fraction."
@@ -446,8 +483,78 @@ class ItemsPerTroop(Source):
     """Equipment items (vehicles, containers) to move per soldier, by unit type."""
 
     light: float = Field(ge=0)
+    motorised: float | None = Field(
+        default=None, ge=0, description="Needed if a unit is motorised."
+    )
     mechanised: float = Field(ge=0)
     armoured: float = Field(ge=0)
+    fires: float | None = Field(default=None, ge=0, description="Needed if a unit is fires.")
+
+
+class Weights(Source):
+    """Combat power per troop of each type (the unit: a mechanised soldier = 1)."""
+
+    light: float = Field(ge=0)
+    motorised: float = Field(ge=0)
+    mechanised: float = Field(ge=0)
+    armoured: float = Field(ge=0)
+    fires: float = Field(ge=0)
+
+
+class Attrition(Source):
+    """Lanchester's square law, its two coefficients set from daily loss rates."""
+
+    law: Literal["square"] = "square"
+    attacker_loss_per_day: float = Field(
+        gt=0,
+        lt=1,
+        description="Attacker's fractional loss of combat power per day at the "
+        "reference ratio, fraction per day.",
+    )
+    defender_loss_per_day: float = Field(
+        gt=0,
+        lt=1,
+        description="Defender's fractional loss per day at the reference ratio, fraction per day.",
+    )
+    reference_ratio: float = Field(
+        gt=0, description="Attacker:defender combat-power ratio at which both rates hold."
+    )
+
+
+class AdvanceBand(Source):
+    """The attacker's rate of advance from a force ratio up to the next band's."""
+
+    from_ratio: float = Field(
+        gt=0, description="Attacker:defender combat-power ratio, lower bound."
+    )
+    km_per_day: Positive = Field(
+        description="Rate of advance, km per day (drawn per replication and axis)."
+    )
+
+
+class Combat(Source):
+    """Combat power and the race (docs/model.md, "Combat power" and "The combat race")."""
+
+    weights: Weights
+    attrition: Attrition
+    advance: list[AdvanceBand] = Field(
+        min_length=1,
+        description="Rate of advance by force-ratio band, rising; below the first band the "
+        "attacker is held.",
+    )
+
+    @model_validator(mode="after")
+    def _rising(self) -> Combat:
+        lows = [b.from_ratio for b in self.advance]
+        if any(b <= a for a, b in zip(lows, lows[1:])):
+            raise ValueError(f"advance bands must rise in from_ratio, got {lows}")
+        return self
+
+    def weight(self, kind: Any) -> float:
+        """Combat power per troop of a type or a mix of types."""
+        if isinstance(kind, str):
+            return float(getattr(self.weights, kind))
+        return float(sum(share * getattr(self.weights, k) for k, share in kind.items()))
 
 
 class Scenario(Source):
@@ -513,6 +620,21 @@ class Scenario(Source):
     denial: list[Denial] = Field(
         default=[], description="Air and sea arrivals that can be denied or throttled."
     )
+    requirement: Literal["headcount", "combat_power"] = Field(
+        default="headcount",
+        description="'headcount': required NATO troops = threat troops / force_ratio - host "
+        "troops x effectiveness; 'combat_power': the same rule on combat power (troops x "
+        "the type's weight, `combat.weights`). See docs/model.md.",
+    )
+    adversary: Literal["clock", "race"] = Field(
+        default="clock",
+        description="'clock': the fait accompli is an input (fait_accompli_unopposed_hours, "
+        "lengthened by the defence in place); 'race': it is the outcome of the combat race "
+        "on each country's axis (`combat`, `axis_km`). See docs/model.md.",
+    )
+    combat: Combat | None = Field(
+        default=None, description="Combat power weights, attrition and advance (the race)."
+    )
 
     @model_validator(mode="after")
     def _allocation(self) -> Scenario:
@@ -526,6 +648,47 @@ class Scenario(Source):
                 raise ValueError(f"allocation 'fixed' needs a destination for units {lost}")
             if self.pool is not None and not self.pool.destinations:
                 raise ValueError("allocation 'fixed' needs pool.destinations (shares per country)")
+        return self
+
+    @model_validator(mode="after")
+    def _combat(self) -> Scenario:
+        power = self.requirement == "combat_power" or self.adversary == "race"
+        missing: list[str] = []
+        if power:
+            if self.combat is None:
+                missing.append("combat (weights, attrition, advance)")
+            for c, spec in self.countries.items():
+                if spec.threat_troops is None:
+                    missing.append(f"countries.{c}.threat_troops (combat power needs a threat)")
+                if spec.threat_type is None:
+                    missing.append(f"countries.{c}.threat_type")
+                if spec.host_nation_type is None:
+                    missing.append(f"countries.{c}.host_nation_type")
+            missing += [f"type of in_place '{ip.name}'" for ip in self.in_place if ip.type is None]
+        if self.adversary == "race":
+            missing += [
+                f"countries.{c}.axis_km" for c, sp in self.countries.items() if sp.axis_km is None
+            ]
+        else:
+            missing += [
+                f"countries.{c}.fait_accompli_unopposed_hours"
+                for c, sp in self.countries.items()
+                if sp.fait_accompli_unopposed_hours is None
+            ]
+        if missing:
+            raise ValueError(
+                f"requirement '{self.requirement}' with adversary '{self.adversary}' needs: "
+                + "; ".join(missing)
+            )
+        items = self.equipment_items_per_troop
+        moving = [u.type for u in self.units] + ([self.pool.type] if self.pool else [])
+        lacking = sorted({t for t in moving if getattr(items, t) is None})
+        if lacking:
+            raise ValueError(
+                "equipment_items_per_troop needs a value for "
+                + ", ".join(lacking)
+                + " (a unit or the pool is of that type)"
+            )
         return self
 
     @property

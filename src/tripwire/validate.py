@@ -33,6 +33,7 @@ from tripwire.yamlio import read_yaml
 
 DEFAULT_REGISTER = Path("scenarios/validation/REGISTER.yaml")
 _COLUMNS = {c for c, _ in FORMATION_COLUMNS}
+_REPLICATION_OUTPUT = re.compile(r"^[a-z][a-z0-9_]*_h$")
 _OUTPUT = re.compile(r"^\s*([a-z_]+_h)\s*(?:-\s*([a-z_]+_h)\s*)?$")
 
 
@@ -51,11 +52,25 @@ class Record(BaseModel):
     stop_event: str
     route: str
     scenario: str = Field(description="Scenario file, relative to the register.")
-    formation: str = Field(description="Name of the formation whose row is compared.")
-    output: str = Field(description="A closure-table column, or the difference of two.")
-    value_hours: float = Field(allow_inf_nan=False)
-    rule: Literal["median", "band"]
+    formation: str | None = Field(
+        default=None,
+        description="Name of the formation whose closure-table row is compared; null: the "
+        "output is a column of the replications table (one value per replication).",
+    )
+    output: str = Field(
+        description="A closure-table column, or the difference of two; without a formation, "
+        "a replications-table column ending in _h (NaN: did not happen in the horizon)."
+    )
+    value_hours: float | None = Field(default=None, allow_inf_nan=False)
+    rule: Literal["median", "band", "never"]
     tolerance_hours: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    share: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Rule never: the least share of replications in which the output does "
+        "not happen within the horizon.",
+    )
     informs: list[str] = []
     previously: str | None = None
     known_disagreement: str | None = Field(
@@ -63,6 +78,13 @@ class Record(BaseModel):
     )
 
     def columns(self) -> tuple[str, str | None]:
+        if self.formation is None:
+            if not _REPLICATION_OUTPUT.match(self.output):
+                raise ValueError(
+                    f"output {self.output!r}: without a formation, expected one column of "
+                    "replications.parquet ending in _h, such as fait_accompli_estonia_h"
+                )
+            return self.output, None
         m = _OUTPUT.match(self.output)
         if not m or m.group(1) not in _COLUMNS or (m.group(2) and m.group(2) not in _COLUMNS):
             raise ValueError(
@@ -92,6 +114,7 @@ class Outcome:
     q50: float
     q90: float
     agrees: bool
+    never_share: float = 0.0  # share of replications in which the output did not happen
 
     @property
     def status(self) -> str:
@@ -103,6 +126,22 @@ class Outcome:
                 else "agrees"
             )
         return "known disagreement" if known else "disagrees"
+
+    @property
+    def measured(self) -> str:
+        """The measured value as printed: hours, or "never" (rule never)."""
+        v = self.record.value_hours
+        return "never" if v is None else f"{v:g}"
+
+    @property
+    def tolerance(self) -> str:
+        """The verdict rule of this record as printed."""
+        r = self.record
+        if r.rule == "median":
+            return f"median ± {r.tolerance_hours or 0:g} h"
+        if r.rule == "band":
+            return "inside 10-90 %"
+        return f"never in >= {100 * (r.share or 0):g} % (model: {100 * self.never_share:.0f} %)"
 
     @property
     def ok(self) -> bool:
@@ -152,15 +191,21 @@ def load_register(path: Path) -> Register:
             problems.append(
                 Problem(str(path), f"records[{i}].output", str(exc), line(("records", i, "output")))
             )
-        if r.rule == "median" and r.tolerance_hours is None:
-            problems.append(
-                Problem(
-                    str(path),
-                    f"records[{i}].tolerance_hours",
-                    "rule median needs a tolerance",
-                    line(("records", i)),
+        needs = {
+            "median": [("value_hours", r.value_hours), ("tolerance_hours", r.tolerance_hours)],
+            "band": [("value_hours", r.value_hours)],
+            "never": [("share", r.share)],
+        }[r.rule]
+        for field, value in needs:
+            if value is None:
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"records[{i}].{field}",
+                        f"rule {r.rule} needs {field}",
+                        line(("records", i)),
+                    )
                 )
-            )
         if not (path.parent / r.scenario).is_file():
             problems.append(
                 Problem(
@@ -179,6 +224,15 @@ def values(rows: Sequence[dict], record: Record) -> np.ndarray:
     """The record's output in each replication (inf when it did not happen in the horizon)."""
     a, b = record.columns()
     out = []
+    if record.formation is None:
+        for row in rows:
+            if a not in row:
+                raise ScenarioError(
+                    [Problem(record.scenario, "output", f"the run has no column {a!r}")]
+                )
+            v = float(row[a])
+            out.append(math.inf if math.isnan(v) else v)
+        return np.asarray(out, dtype=float)
     for row in rows:
         forms = [f for f in row[FORMATIONS_KEY] if f["formation"] == record.formation]
         if len(forms) != 1:
@@ -201,11 +255,15 @@ def judge(record: Record, x: np.ndarray) -> Outcome:
     """The fixed verdict rule on the model's values of one record."""
     q10, q50, q90 = (float(v) for v in np.quantile(x, [0.1, 0.5, 0.9]))
     if record.rule == "median":
-        assert record.tolerance_hours is not None
+        assert record.tolerance_hours is not None and record.value_hours is not None
         agrees = abs(q50 - record.value_hours) <= record.tolerance_hours
-    else:
+    elif record.rule == "band":
+        assert record.value_hours is not None
         agrees = q10 <= record.value_hours <= q90
-    return Outcome(record, q10, q50, q90, agrees)
+    else:
+        assert record.share is not None
+        agrees = float(np.mean(np.isinf(x))) >= record.share
+    return Outcome(record, q10, q50, q90, agrees, float(np.mean(np.isinf(x))))
 
 
 def run_register(
@@ -251,10 +309,9 @@ def markdown(outcomes: Sequence[Outcome], register: Path) -> str:
     ]
     for o in outcomes:
         r = o.record
-        tol = f"median ± {r.tolerance_hours:g} h" if r.rule == "median" else "inside 10-90 %"
         lines.append(
-            f"| `{r.id}` | {r.role} | {r.date} | {r.value_hours:g} | "
-            f"{fmt_h(o.q10)} / {fmt_h(o.q50)} / {fmt_h(o.q90)} | {tol} | "
+            f"| `{r.id}` | {r.role} | {r.date} | {o.measured} | "
+            f"{fmt_h(o.q10)} / {fmt_h(o.q50)} / {fmt_h(o.q90)} | {o.tolerance} | "
             f"{'**' + o.status + '**' if not o.agrees else o.status} |"
         )
     lines.append("")
@@ -263,7 +320,9 @@ def markdown(outcomes: Sequence[Outcome], register: Path) -> str:
         lines += [
             f"**`{r.id}`** ({r.role}). {r.what}. *Measured*: {r.measured}; from {r.start_event} "
             f"to {r.stop_event}; route {r.route}. *Source*: {r.source.strip()} *Model output*: "
-            f"`{r.output}` of `{r.formation}` in `scenarios/validation/{r.scenario}`."
+            f"`{r.output}`"
+            + (f" of `{r.formation}`" if r.formation else " (replications table)")
+            + f" in `scenarios/validation/{r.scenario}`."
             + (f" *Sets*: {'; '.join(r.informs)}." if r.informs and r.role == "calibration" else "")
             + (f" *Known disagreement*: {r.known_disagreement}" if r.known_disagreement else ""),
             "",

@@ -7,6 +7,7 @@ do not move or on a clock that nothing contends for.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ import numpy as np
 
 from tripwire.model.plan import Formation, stream
 from tripwire.scenario import COUNTRIES, InPlace, Scenario
+
+NAN = float("nan")
 
 Steps = dict[str, list[tuple[float, float]]]
 """Per country, (simulation time, troops added) for the forces in place."""
@@ -23,10 +26,13 @@ Steps = dict[str, list[tuple[float, float]]]
 class CountryDraw:
     """One replication's draws for one country."""
 
-    required: float  # NATO troops needed to hold
+    required: float  # NATO troops (headcount) or combat power (combat_power) needed to hold
     threat: float  # adversary troops (nan when the requirement was given directly)
     host_effective: float  # host-nation troops counted against the threat
-    fa_unopposed_h: float  # hours to fait accompli against a negligible defence
+    fa_unopposed_h: float  # hours to fait accompli against a negligible defence (clock)
+    threat_power: float = NAN  # adversary combat power (nan without a combat block)
+    host_power: float = NAN  # host-nation combat power x effectiveness (nan likewise)
+    km_per_hour: tuple[float, ...] = ()  # the race's advance rate per band (race only)
 
 
 def fielded_share(ip: InPlace, date: dt.date, delay_days: float) -> float:
@@ -45,8 +51,11 @@ def in_place_troops(ip: InPlace, date: dt.date, delay_days: float) -> float:
     return f.initial_troops + (ip.troops - f.initial_troops) * fielded_share(ip, date, delay_days)
 
 
-def in_place_steps(s: Scenario, child: np.random.SeedSequence, w: float) -> Steps:
-    """Combat-ready strength of the forces in place as steps in simulation time.
+def in_place_steps(
+    s: Scenario, child: np.random.SeedSequence, w: float, power: bool = False
+) -> Steps:
+    """Combat-ready strength of the forces in place as steps in simulation time (troops, or
+    combat power with ``power``: troops x the type's weight; the draws are the same).
 
     A rotational force caught in a handover at attack start (phase uniform over its cycle)
     has only ``handover_fraction`` ready until the handover ends; a handover due later is
@@ -62,6 +71,9 @@ def in_place_steps(s: Scenario, child: np.random.SeedSequence, w: float) -> Step
             base *= in_place_troops(ip, s.scenario_date, delay)
         else:
             base *= ip.troops
+        if power:
+            assert s.combat is not None and ip.type is not None
+            base *= s.combat.weight(ip.type)
         rot = ip.rotation
         if rot is not None and u[1] * rot.cycle_days < rot.handover_days:
             left_h = (rot.handover_days - u[1] * rot.cycle_days) * 24.0
@@ -76,13 +88,20 @@ def draw_countries(s: Scenario, child: np.random.SeedSequence) -> dict[str, Coun
     """Threat, host nation, requirement and unopposed fait-accompli time per country.
 
     Required NATO troops = threat / force_ratio - host-nation troops x effectiveness
-    (never below zero), unless ``required_troops`` is given directly.
+    (never below zero), unless ``required_troops`` is given directly. With ``requirement:
+    combat_power`` the same rule on combat power (troops x the type's weight). With the
+    race, each advance band's rate is drawn from the stream ``race:<country>`` (u[k] for
+    band k).
     """
     out: dict[str, CountryDraw] = {}
+    cb = s.combat
     for c, spec in s.countries.items():
         u = stream(child, f"country:{c}").random(4)
-        host = float(spec.host_nation_troops.ppf(u[1:2])[0]) * spec.host_nation_effectiveness
-        fa = float(spec.fait_accompli_unopposed_hours.ppf(u[2:3])[0])
+        host_troops = float(spec.host_nation_troops.ppf(u[1:2])[0])
+        host = host_troops * spec.host_nation_effectiveness
+        fa_spec = spec.fait_accompli_unopposed_hours
+        fa = float(fa_spec.ppf(u[2:3])[0]) if fa_spec is not None else NAN
+        threat_power = host_power = NAN
         if spec.required_troops is not None:
             threat = float("nan")
             required = float(spec.required_troops.ppf(u[3:4])[0])
@@ -90,7 +109,20 @@ def draw_countries(s: Scenario, child: np.random.SeedSequence) -> dict[str, Coun
             assert spec.threat_troops is not None
             threat = float(spec.threat_troops.ppf(u[:1])[0])
             required = max(0.0, threat / spec.force_ratio - host)
-        out[c] = CountryDraw(required, threat, host, fa)
+        if cb is not None and spec.threat_type is not None and not math.isnan(threat):
+            threat_power = threat * cb.weight(spec.threat_type)
+            host_w = cb.weight(spec.host_nation_type) if spec.host_nation_type else 0.0
+            host_power = host * host_w
+            if s.requirement == "combat_power":
+                required = max(0.0, threat_power / spec.force_ratio - host_power)
+        rates: tuple[float, ...] = ()
+        if s.adversary == "race":
+            assert cb is not None
+            ur = stream(child, f"race:{c}").random(len(cb.advance))
+            rates = tuple(
+                float(b.km_per_day.ppf(ur[k : k + 1])[0]) / 24.0 for k, b in enumerate(cb.advance)
+            )
+        out[c] = CountryDraw(required, threat, host, fa, threat_power, host_power, rates)
     return out
 
 
@@ -100,6 +132,7 @@ def allocate(
     countries: dict[str, CountryDraw],
     steps: Steps,
     priority: Sequence[str],
+    sizes: Sequence[float] | None = None,
 ) -> list[str]:
     """Destination of every formation ("priority fill").
 
@@ -114,6 +147,8 @@ def allocate(
     arrivals can still come in another order than planned (random transit, queues), so the
     guarantee is statistical, not per replication (docs/model.md, tests/property).
     Farthest-first is the default priority, since onward movement to Estonia takes longest.
+    Gaps, ``steps`` and ``sizes`` (default: each formation's troops) are in the
+    requirement's unit: troops, or combat power.
     """
     # plan on the weakest moment: forces in place at the start, before any handover ends
     gap = {c: countries[c].required - sum(t for t0, t in steps[c] if t0 <= 0) for c in COUNTRIES}
@@ -129,5 +164,5 @@ def allocate(
                 c = priority[spread % len(priority)]
                 spread += 1
             dest[i] = c
-        gap[c] -= formations[i].troops
+        gap[c] -= formations[i].troops if sizes is None else sizes[i]
     return [d for d in dest if d is not None]

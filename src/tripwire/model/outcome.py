@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tripwire.model import race as race_mod
 from tripwire.model.forces import CountryDraw, Steps
 from tripwire.model.plan import Plan
 from tripwire.scenario import COUNTRIES, Scenario
@@ -55,6 +56,7 @@ def record(
     closure_rel: float,
     buildup: bool = False,
     denials: list[DenialDraw] | None = None,
+    steps_power: Steps | None = None,
 ) -> dict[str, Any]:
     """Flat record of one replication (no seed or index: the runner adds those).
 
@@ -76,38 +78,48 @@ def record(
         row[f"denial_{d.name}_start_h"] = d.start - w if d.active else NAN
         row[f"denial_{d.name}_end_h"] = d.end - w if d.active else NAN
         row[f"denial_{d.name}_capacity_share"] = d.share if d.active else NAN
+    power_unit = s.requirement == "combat_power"
     arrivals: dict[str, list[tuple[float, float]]] = {c: [] for c in COUNTRIES}
-    for c, t, troops in th.ready:
+    arrivals_power: dict[str, list[tuple[float, float]]] = {c: [] for c in COUNTRIES}
+    for c, t, troops, power in th.ready:
         arrivals[c].append((t, troops))
+        arrivals_power[c].append((t, power))
     ttr_all: list[float] = []
+    fa_all: list[float] = []
     beat_all = True
+    hold_all = True
     for c in COUNTRIES:
         cd = countries[c]
-        ev = sorted([(0.0, 0.0), *steps[c], *arrivals[c]])
+        if power_unit:
+            assert steps_power is not None
+            ev = sorted([(0.0, 0.0), *steps_power[c], *arrivals_power[c]])
+        else:
+            ev = sorted([(0.0, 0.0), *steps[c], *arrivals[c]])
         times = np.array([t for t, _ in ev])
         cum = np.cumsum([x for _, x in ev])
         ttr = first_passage(times, cum, cd.required)
         at_attack = float(cum[np.searchsorted(times, w, side="right") - 1])
-        defence = at_attack + cd.host_effective
-        if math.isnan(cd.threat):
-            fa = cd.fa_unopposed_h
-        elif cd.threat <= 0:
-            fa = math.inf
-        else:
-            fa = cd.fa_unopposed_h * (
-                1 + getattr(s.countries, c).defence_delay_factor * defence / cd.threat
-            )
         censored = ttr > horizon
         rel = NAN if censored else ttr - w
-        beat = (not censored) and rel <= fa
+        if s.adversary == "race":
+            assert steps_power is not None and s.combat is not None
+            fa, race_cols = _race(s, c, cd, steps_power[c], arrivals_power[c], w)
+            row.update(race_cols)
+        else:
+            fa = _clock(s, c, cd, at_attack, power_unit)
+        hold = not fa <= s.horizon_hours
+        beat = (not censored) and (math.isinf(fa) or rel <= fa)
         beat_all = beat_all and beat
+        hold_all = hold_all and hold
+        fa_all.append(fa)
         ttr_all.append(math.inf if censored else rel)
         row[f"required_{c}"] = cd.required
         row[f"in_place_{c}"] = at_attack
         row[f"ttr_{c}_h"] = rel
         row[f"censored_{c}"] = censored
-        row[f"fait_accompli_{c}_h"] = fa
+        row[f"fait_accompli_{c}_h"] = fa if s.adversary == "clock" or hold is False else NAN
         row[f"beat_fa_{c}"] = beat
+        row[f"hold_{c}"] = hold
         for cp in s.checkpoints_hours:
             k = np.searchsorted(times, w + cp, side="right")
             row[f"strength_{c}_{cp:g}h"] = float(cum[k - 1]) if k else 0.0
@@ -118,6 +130,9 @@ def record(
     row["ttr_theatre_h"] = NAN if math.isinf(theatre) else theatre
     row["censored_theatre"] = math.isinf(theatre)
     row["beat_fa_theatre"] = beat_all
+    row["hold_theatre"] = hold_all
+    first = min(fa_all)  # the first capital to fall (NaN: none within the horizon)
+    row["fait_accompli_theatre_h"] = first if first <= s.horizon_hours else NAN
     row["formations"] = len(plan.formations)
     row["formations_received"] = len(th.ready)
     row["detachments_rerouted"] = th.rerouted
@@ -129,6 +144,61 @@ def record(
         row[f"route_{lk.id}_wait_h_mean"] = float(np.mean(st.waits)) if st.waits else NAN
         row[f"route_{lk.id}_wait_h_max"] = max(st.waits) if st.waits else NAN
     return row
+
+
+def _clock(s: Scenario, c: str, cd: CountryDraw, at_attack: float, power: bool) -> float:
+    """The adversary clock: hours from attack start to the fait accompli (an input
+    lengthened by the defence in place at attack start over the threat, both in troops,
+    or both in combat power with ``power``)."""
+    if math.isnan(cd.threat):
+        return cd.fa_unopposed_h
+    threat = cd.threat_power if power else cd.threat
+    if threat <= 0:
+        return math.inf
+    defence = at_attack + (cd.host_power if power else cd.host_effective)
+    spec = getattr(s.countries, c)
+    return cd.fa_unopposed_h * (1 + spec.defence_delay_factor * defence / threat)
+
+
+def _race(
+    s: Scenario,
+    c: str,
+    cd: CountryDraw,
+    steps_power: list[tuple[float, float]],
+    arrivals_power: list[tuple[float, float]],
+    w: float,
+) -> tuple[float, dict[str, Any]]:
+    """The combat race on country ``c``'s axis; returns the fait-accompli time (inf when
+    the capital holds within the horizon) and the race's columns."""
+    cb = s.combat
+    assert cb is not None
+    spec = getattr(s.countries, c)
+    a, b = race_mod.coefficients(
+        cb.attrition.attacker_loss_per_day,
+        cb.attrition.defender_loss_per_day,
+        cb.attrition.reference_ratio,
+    )
+    # the front: host nation at attack start, forces in place and formations as they
+    # become combat-ready (hours from attack start; earlier ones are there at the start)
+    front = [(0.0, cd.host_power)] + [(t - w, p) for t, p in (*steps_power, *arrivals_power)]
+    res = race_mod.race(
+        cd.threat_power,
+        front,
+        a,
+        b,
+        [band.from_ratio for band in cb.advance],
+        cd.km_per_hour,
+        float(spec.axis_km),
+        s.horizon_hours,
+    )
+    cols = {
+        f"stabilised_{c}_h": res.stabilised_h,
+        f"advance_km_{c}": res.advance_km,
+        f"min_force_ratio_{c}": res.min_force_ratio,
+        f"attacker_loss_{c}": res.attacker_loss,
+        f"defender_loss_{c}": res.defender_loss,
+    }
+    return res.fait_accompli_h, cols
 
 
 FORMATIONS_KEY = "formation_rows"

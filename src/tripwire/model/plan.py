@@ -37,6 +37,7 @@ class Formation:
     readiness_scale: float  # multiplies a draw to give hours (24 for days)
     lift: str
     troops_modes: frozenset[str] | None = None  # troops travel apart by these modes
+    weight: float = 1.0  # combat power per troop of its type (1 without a combat block)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def compile_plan(s: Scenario) -> Plan:
                     readiness_scale=1.0,
                     lift=u.lift,
                     troops_modes=frozenset(u.troops_modes) if u.troops_modes else None,
+                    weight=s.combat.weight(u.type) if s.combat is not None else 1.0,
                 )
             )
     if s.pool is not None:
@@ -103,6 +105,7 @@ def compile_plan(s: Scenario) -> Plan:
                         readiness_scale=HOURS_PER_DAY,
                         lift=p.lift,
                         troops_modes=frozenset(p.troops_modes) if p.troops_modes else None,
+                        weight=s.combat.weight(p.type) if s.combat is not None else 1.0,
                     )
                 )
     links = tuple(s.network.links)

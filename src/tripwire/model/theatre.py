@@ -226,7 +226,8 @@ class Theatre:
             (p, simpy.Container(self.env, capacity=max(p.sets, 1), init=p.sets))
             for p in s.prepositioned
         ]
-        self.ready: list[tuple[str, float, float]] = []  # (country, sim time, troops)
+        # (country, sim time, troops, combat power)
+        self.ready: list[tuple[str, float, float, float]] = []
         self.logs = [FormationLog(f.key, f.troops, f.items) for f in plan.formations]
         self.rerouted = 0
         self.stranded = 0
@@ -599,7 +600,7 @@ class Theatre:
                 yield req
                 yield env.timeout(hours)
         log.combat_ready = env.now
-        self.ready.append((country, env.now, f.troops))
+        self.ready.append((country, env.now, f.troops, f.troops * f.weight))
 
 
 def _deliver(
@@ -669,6 +670,7 @@ class Replication:
     ready: list[float]  # per formation: sim time its readiness is done
     dests: list[str]  # per formation: its country
     denials: list[DenialDraw]
+    steps_power: Any = None  # forces in place as combat power (with a combat block)
 
 
 def play(plan: Plan, child: np.random.SeedSequence, audit: bool = False) -> Replication:
@@ -690,6 +692,8 @@ def play(plan: Plan, child: np.random.SeedSequence, audit: bool = False) -> Repl
     closure = max(0.0, w + closure_rel) if closed else INF
 
     steps = in_place_steps(s, child, w)
+    power = s.combat is not None and (s.requirement == "combat_power" or s.adversary == "race")
+    steps_power = in_place_steps(s, child, w, power=True) if power else None
     countries: dict[str, CountryDraw] = draw_countries(s, child)
     denials = draw_denials(plan, child, w)
 
@@ -701,14 +705,30 @@ def play(plan: Plan, child: np.random.SeedSequence, audit: bool = False) -> Repl
     ]
     departs = [max(r, go) for r in ready]
     eta = [d + plan.planning_hours[k] for k, d in enumerate(departs)]
-    dests = allocate(plan.formations, eta, countries, steps, s.allocation_priority)
+    if s.requirement == "combat_power":
+        assert steps_power is not None
+        sizes = [f.troops * f.weight for f in plan.formations]
+        dests = allocate(plan.formations, eta, countries, steps_power, s.allocation_priority, sizes)
+    else:
+        dests = allocate(plan.formations, eta, countries, steps, s.allocation_priority)
 
     th = Theatre(plan, closure, w, child, denials, audit)
     for i, (f, x, dest, dep) in enumerate(zip(plan.formations, us, dests, departs)):
         th.env.process(th.formation(i, f, dest, dep, x))
     th.env.run(until=w + s.horizon_hours)
     return Replication(
-        th, countries, steps, w, decision, go, closed, closure_rel, ready, dests, denials
+        th,
+        countries,
+        steps,
+        w,
+        decision,
+        go,
+        closed,
+        closure_rel,
+        ready,
+        dests,
+        denials,
+        steps_power,
     )
 
 
@@ -726,6 +746,7 @@ def _record(plan: Plan, r: Replication, buildup: bool) -> dict[str, Any]:
         r.closure_rel,
         buildup,
         r.denials,
+        r.steps_power,
     )
 
 
