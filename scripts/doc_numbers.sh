@@ -10,7 +10,7 @@ rm -rf "$out"
 mkdir -p "$out"
 for p in rotational brigade permanent; do
     simulate threshold "scenarios/$p.yaml" --vary warning.days=0:30 \
-        --target "p_hold_lithuania>=0.9" -n 500 --tolerance 0.5 --yes \
+        --target "p_beat_fa_lithuania>=0.9" -n 500 --tolerance 0.5 --yes \
         > "$out/threshold-$p.txt" 2>&1
 done
 { time simulate sweep sweeps/warning_vs_corridor.yaml --out "$out/warning_vs_corridor" -q --yes; } \

@@ -198,8 +198,8 @@ def run(
         typer.Option(
             help="Sequential stopping: METRIC=H adds replications until the 95% CI half-width "
             "of METRIC is at most H for every scenario (-n is the first stage), e.g. "
-            "p_hold_theatre=0.01 or ttr_median_theatre_h=6. Metrics: p_hold_<area>, "
-            "ttr_median_<area>_h; area: estonia, latvia, lithuania or theatre.",
+            "p_beat_fa_theatre=0.01 or ttr_median_theatre_h=6. Metrics: p_beat_fa_<area>, "
+            "p_hold_<area>, ttr_median_<area>_h; area: estonia, latvia, lithuania or theatre.",
         ),
     ] = None,
     max_replications: Annotated[
@@ -666,6 +666,8 @@ def _summarise_run(
             "seed": root,
             "horizon_hours": s.horizon_hours,
             "buildup_step_hours": s.buildup_step_hours,
+            "requirement": s.requirement,
+            "adversary": s.adversary,
             "file": str(ls.path),
         }
         summaries[s.name] = summarise(tables[s.name], meta, s.checkpoints_hours)

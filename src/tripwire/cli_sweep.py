@@ -439,20 +439,20 @@ def _warn(message: str) -> None:
 
 
 def _print_points(points: list[dict[str, Any]], factors: Any, limit: int = 40) -> None:
-    t = Table(title="sweep points: P(hold) = P(reinforced before the fait accompli), 95% CI")
+    t = Table(title="sweep points: P(beat f.a.) = P(reinforced before the fait accompli), 95% CI")
     t.add_column("posture")
     for f in factors:
         t.add_column(f.path, justify="right")
     for area in AREAS:
-        t.add_column(f"P(hold) {area}", justify="right")
+        t.add_column(f"P(beat f.a.) {area}", justify="right")
     t.add_column("median TTR theatre, h", justify="right")
     for r in points[:limit]:
         t.add_row(
             r["posture"],
             *[f"{r['x.' + f.path]:g}" for f in factors],
             *[
-                f"{100 * r[f'p_hold_{a}']:.0f}% [{100 * r[f'p_hold_{a}_lo']:.0f}, "
-                f"{100 * r[f'p_hold_{a}_hi']:.0f}]"
+                f"{100 * r[f'p_beat_fa_{a}']:.0f}% [{100 * r[f'p_beat_fa_{a}_lo']:.0f}, "
+                f"{100 * r[f'p_beat_fa_{a}_hi']:.0f}]"
                 for a in AREAS
             ],
             "beyond horizon"
@@ -479,7 +479,7 @@ def _print_sensitivity(sens: dict[str, Any]) -> None:
 def threshold(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     vary: Annotated[str, typer.Option("--vary", help="PATH=LOW:HIGH, the range to search.")],
-    target: Annotated[str, typer.Option(help='Goal, e.g. "p_hold_lithuania>=0.9".')],
+    target: Annotated[str, typer.Option(help='Goal, e.g. "p_beat_fa_lithuania>=0.9".')],
     replications: Annotated[
         int | None, typer.Option("--replications", "-n", min=1, help="Replications per evaluation.")
     ] = None,
@@ -501,7 +501,7 @@ def threshold(
     Carlo estimates (common random numbers), with a conservative answer from its CI."""
     (ls,) = _load_all([file])
     s = ls.scenario
-    known = [f"{k}_{a}" for a in AREAS for k in ("p_hold", "censored")]
+    known = [f"{k}_{a}" for a in AREAS for k in ("p_beat_fa", "p_hold", "censored")]
     known += [f"{k}_{a}_h" for a in AREAS for k in ("ttr_median", "ttr_rmean")]
     known += [f"p_reinforced_{a}_by_{cp:g}h" for a in AREAS for cp in s.checkpoints_hours]
     try:
@@ -576,7 +576,7 @@ def threshold(
 
 def _check_target(goal: Target, text: str) -> None:
     """A target a metric can reach: finite, and between 0 and 1 for a probability
-    (``p_hold_*``, ``p_reinforced_*``, ``censored_*``); :class:`SweepError` otherwise.
+    (``p_beat_fa_*``, ``p_reinforced_*``, ``censored_*``); :class:`SweepError` otherwise.
 
     An hours target may be negative: time-to-reinforce is counted from the attack, and is
     negative when the forces were ready before it (docs/model.md)."""

@@ -112,7 +112,7 @@ def plot_command(
     metric: Annotated[
         str | None,
         typer.Option(
-            help="Sweep metric, a points.parquet column such as p_hold_theatre (default), "
+            help="Sweep metric, a points.parquet column such as p_beat_fa_theatre (default), "
             "ttr_median_lithuania_h or p_reinforced_theatre_by_168h.",
         ),
     ] = None,

@@ -87,10 +87,8 @@ def reinforced(f: RunFolder, _: Options) -> Figure:
         for i, name in enumerate(f.scenarios):
             s = f.summaries[name]["areas"][area]
             cur = np.array(s["curve"], dtype=float)
-            label = (
-                f"{f.posture(name)} (P before f.a. "
-                f"{100 * s['p_beat_fait_accompli']['value']:.0f}%"
-                + (f", {100 * s['censored_share']:.0f}% censored)" if s["censored_share"] else ")")
+            label = f"{f.posture(name)} (P before f.a. {100 * s['p_beat_fa']['value']:.0f}%" + (
+                f", {100 * s['censored_share']:.0f}% censored)" if s["censored_share"] else ")"
             )
             ax.fill_between(
                 _days(cur[:, 0]),
@@ -378,7 +376,7 @@ def _links(f: RunFolder) -> dict[str, dict[str, str]]:
 
 
 def _metric(f: SweepFolder, o: Options) -> str:
-    m = o.metric or "p_hold_theatre"
+    m = o.metric or "p_beat_fa_theatre"
     if m not in f.points or m in ("replications", "point") or m.startswith("x."):
         known = sorted(
             k
@@ -407,8 +405,11 @@ def metric_label(m: str) -> str:
     """Axis label, with its unit, of a points.parquet metric."""
     area = next((a for a in AREAS if f"_{a}" in m), "")
     where = "the theatre" if area == "theatre" else area.capitalize()
-    if m.startswith("p_hold_"):
+    if m.startswith("p_beat_fa_"):
         return f"P({where} reinforced before the fait accompli)"
+    if m.startswith("p_hold_"):
+        capital = "every capital" if area == "theatre" else f"the capital of {where}"
+        return f"P({capital} not reached in the horizon)"
     if m.startswith("ttr_median_"):
         return f"median time-to-reinforce of {where}, hours"
     if m.startswith("ttr_rmean_"):
@@ -571,7 +572,7 @@ def sensitivity(f: SweepFolder, o: Options) -> Figure:
     posts = [s for s in f.scenarios if s in sens["postures"]]
     if not posts:
         raise PlotError(f"{f.path}: no sensitivity indices (a posture had failed chunks)")
-    metric = o.metric or "p_hold_theatre"
+    metric = o.metric or "p_beat_fa_theatre"
     if metric not in sens["postures"][posts[0]]:
         raise PlotError(
             f"no sensitivity indices for {metric!r}; available: "

@@ -1,6 +1,6 @@
 """Sequential stopping: add replications until a confidence interval is narrow enough.
 
-``simulate ... --precision p_hold_theatre=0.01`` runs the first stage (``-n`` or the file's
+``simulate ... --precision p_beat_fa_theatre=0.01`` runs the first stage (``-n`` or the file's
 replications), computes the 95 % CI half-width of the metric for every scenario, and, while
 the widest is above the target, runs more replications: the count the 1/sqrt(n) law
 projects (plus 10 %), at most four times the replications so far and never beyond
@@ -22,7 +22,11 @@ import numpy as np
 
 from tripwire.summary import AREAS, point_metrics
 
-METRICS = tuple(f"p_hold_{a}" for a in AREAS) + tuple(f"ttr_median_{a}_h" for a in AREAS)
+METRICS = (
+    tuple(f"p_beat_fa_{a}" for a in AREAS)
+    + tuple(f"p_hold_{a}" for a in AREAS)
+    + tuple(f"ttr_median_{a}_h" for a in AREAS)
+)
 
 
 class PrecisionError(ValueError):
@@ -44,7 +48,7 @@ def parse_precision(text: str) -> Target:
     metric = metric.strip()
     if not sep:
         raise PrecisionError(
-            f"--precision {text!r}: expected METRIC=HALF_WIDTH, e.g. p_hold_theatre=0.01"
+            f"--precision {text!r}: expected METRIC=HALF_WIDTH, e.g. p_beat_fa_theatre=0.01"
         )
     if metric not in METRICS:
         raise PrecisionError(f"--precision: unknown metric {metric!r}; one of {', '.join(METRICS)}")

@@ -55,6 +55,8 @@ def hours_ci(e: Mapping[str, float | None]) -> str:
     def h(v: float | None, low: bool = False) -> str:
         return ("-inf" if low else "> horizon") if v is None else f"{v:,.0f}"
 
+    if e["value"] is None:  # the estimate beyond the horizon: so is its lower bound, or unknown
+        return "> horizon"
     return f"{h(e['value'])} [{h(e['lo'], True)}, {h(e['hi'])}]"
 
 
@@ -139,7 +141,7 @@ def run_report(f: RunFolder) -> str:
         rows.append(
             [n, f.posture(n), hours_ci(a["ttr_h"]["p50"])]
             + [pct_ci(a["p_reinforced_by"][cp]) for cp in cps]
-            + [pct_ci(a["p_beat_fait_accompli"]), f"{100 * a['censored_share']:.1f}%"]
+            + [pct_ci(a["p_beat_fa"]), f"{100 * a['censored_share']:.1f}%"]
         )
     body.append(table(head, rows, left=2))
     body.append("<h2>Per state</h2>")
@@ -166,7 +168,7 @@ def run_report(f: RunFolder) -> str:
                     hours_ci(a["ttr_h"]["p50"]),
                     hours_ci(a["ttr_h"]["p90"]),
                     f"{a['fait_accompli_h']['value']:,.0f}",
-                    pct_ci(a["p_beat_fait_accompli"]),
+                    pct_ci(a["p_beat_fa"]),
                 ]
             )
     body.append(table(head, rows, left=2))
@@ -200,7 +202,7 @@ def run_report(f: RunFolder) -> str:
                         hours_ci(x["difference_of_medians_h"]),
                         hours_ci(x["median_of_differences_h"]),
                         "n/a" if pe is None else f"{100 * pe:.0f}%",
-                        points_ci(x["p_beat_fait_accompli_difference"]),
+                        points_ci(x["p_beat_fa_difference"]),
                     ]
                 )
         body.append(table(head, rows, left=3))
@@ -346,7 +348,7 @@ def sweep_report(f: SweepFolder) -> str:
             body.append(table(["factor", key], rows))
     p = f.points
     cols = ["posture", *(f"x.{x}" for x in f.factors)]
-    cols += [f"p_hold_{a}" for a in AREAS[::-1]] + ["ttr_median_theatre_h"]
+    cols += [f"p_beat_fa_{a}" for a in AREAS[::-1]] + ["ttr_median_theatre_h"]
     n = len(p["point"])
     limit = 300
     body.append(f"<h2>Points ({min(n, limit)} of {n} rows; all in points.parquet)</h2>")

@@ -548,6 +548,15 @@ class Combat(Source):
         lows = [b.from_ratio for b in self.advance]
         if any(b <= a for a, b in zip(lows, lows[1:])):
             raise ValueError(f"advance bands must rise in from_ratio, got {lows}")
+        for k in range(1, len(self.advance)):
+            lo = self.advance[k].km_per_day.extremes()[0]
+            hi = self.advance[k - 1].km_per_day.extremes()[1]
+            if lo < hi:
+                raise ValueError(
+                    f"advance band {k} (from ratio {lows[k]:g}) can be slower ({lo:g} km/day) "
+                    f"than the band below it ({hi:g} km/day): a higher ratio must never slow "
+                    "the attacker (the race's monotone properties rest on it)"
+                )
         return self
 
     def weight(self, kind: Any) -> float:

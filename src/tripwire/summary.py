@@ -19,7 +19,15 @@ Table = Mapping[str, np.ndarray]
 AREAS: tuple[str, ...] = (*COUNTRIES, "theatre")
 # the columns point metrics and paired comparisons need (a small part of a row)
 OUTCOME_COLUMNS = ["replication", "seed"] + [
-    f"{k}_{a}{s}" for a in AREAS for k, s in (("ttr", "_h"), ("censored", ""), ("beat_fa", ""))
+    f"{k}_{a}{s}"
+    for a in AREAS
+    for k, s in (
+        ("ttr", "_h"),
+        ("censored", ""),
+        ("beat_fa", ""),
+        ("hold", ""),
+        ("fait_accompli", "_h"),
+    )
 ]
 
 
@@ -31,6 +39,13 @@ def censored_times(table: Table, area: str) -> np.ndarray:
 
 CURVE_STEP_HOURS = 6.0  # spacing of the curve's grid, hours (widened for very long spans)
 MAX_CURVE_POINTS = 5_000  # points of one curve, at most (a 6 h grid over about 3.4 years)
+
+
+def fait_accompli_times(table: Table, area: str) -> np.ndarray:
+    """Hours from attack start to the fait accompli in ``area`` (the theatre: the first
+    capital), with inf where it did not happen within the horizon (censored)."""
+    fa = np.asarray(table[f"fait_accompli_{area}_h"], dtype=float)
+    return np.where(np.isnan(fa), np.inf, fa)
 
 
 def curve_grid(start: float, horizon: float, step: float = CURVE_STEP_HOURS) -> np.ndarray:
@@ -86,15 +101,20 @@ def summarise(
             "p_reinforced_by": {
                 f"{cp:g}h": metrics.cdf_at(t, horizon, cp).as_dict() for cp in checkpoints
             },
-            "p_beat_fait_accompli": metrics.proportion(int(beat.sum()), n).as_dict(),
+            "p_beat_fa": metrics.proportion(int(beat.sum()), n).as_dict(),
             "curve": _curve(t, horizon),
         }
+        if f"hold_{area}" in table:  # results written before the race lack the column
+            held = np.asarray(table[f"hold_{area}"], dtype=bool)
+            entry["p_hold"] = metrics.proportion(int(held.sum()), n).as_dict()
+        if f"fait_accompli_{area}_h" in table:
+            fa = fait_accompli_times(table, area)
+            entry["fait_accompli_h"] = metrics.quantile(fa, 0.5).as_dict()
+            entry["fait_accompli_censored_share"] = float(np.isinf(fa).mean())
+            entry["fa_curve"] = _curve(fa, horizon)
         if area != "theatre":
             entry["required_troops_mean"] = float(np.mean(table[f"required_{area}"]))
             entry["in_place_at_attack_mean"] = float(np.mean(table[f"in_place_{area}"]))
-            entry["fait_accompli_h"] = metrics.quantile(
-                np.asarray(table[f"fait_accompli_{area}_h"], dtype=float), 0.5
-            ).as_dict()
             entry["strength"] = {
                 f"{cp:g}h": {
                     "mean": metrics.mean(table[f"strength_{area}_{cp:g}h"]).as_dict(),
@@ -205,18 +225,24 @@ def compare(a_name: str, a: Table, b_name: str, b: Table, seed: int = 0) -> dict
             "p_b_earlier": float((known < 0).mean()) if known.size else None,
             "p_b_later": float((known > 0).mean()) if known.size else None,
             "pairs_both_censored": int(np.isnan(d).sum()),
-            "p_beat_fait_accompli_difference": metrics.paired_proportion_difference(
+            "p_beat_fa_difference": metrics.paired_proportion_difference(
                 np.asarray(a[f"beat_fa_{area}"]), np.asarray(b[f"beat_fa_{area}"])
             ).as_dict(),
         }
+        if f"hold_{area}" in a and f"hold_{area}" in b:
+            out["areas"][area]["p_hold_difference"] = metrics.paired_proportion_difference(
+                np.asarray(a[f"hold_{area}"]), np.asarray(b[f"hold_{area}"])
+            ).as_dict()
     return out
 
 
 def point_metrics(table: Table, horizon: float, checkpoints: Sequence[float]) -> dict[str, float]:
     """Flat per-point metrics of a sweep (NaN where a bound lies beyond the horizon).
 
-    ``p_hold_<area>``: share of replications reinforced before the fait accompli (Wilson
-    CI in ``_lo``/``_hi``); ``ttr_median_<area>_h`` with its order-statistic CI;
+    ``p_beat_fa_<area>``: share of replications reinforced before the fait accompli (Wilson
+    CI in ``_lo``/``_hi``); ``p_hold_<area>``: share in which the capital (theatre: every
+    capital) was not reached within the horizon (Wilson CI; absent from results written
+    before the race); ``ttr_median_<area>_h`` with its order-statistic CI;
     ``ttr_rmean_<area>_h``: restricted mean (censored counted at the horizon, so a lower
     bound on the true mean); ``p_reinforced_<area>_by_<t>h``: Kaplan-Meier.
     """
@@ -225,9 +251,12 @@ def point_metrics(table: Table, horizon: float, checkpoints: Sequence[float]) ->
     for area in AREAS:
         t = censored_times(table, area)
         beat = np.asarray(table[f"beat_fa_{area}"], dtype=bool)
-        hold = metrics.proportion(int(beat.sum()), beat.size)
-        med = metrics.quantile(t, 0.5)
-        for key, est in (("p_hold", hold), ("ttr_median", med)):
+        ests = [("p_beat_fa", metrics.proportion(int(beat.sum()), beat.size))]
+        if f"hold_{area}" in table:
+            held = np.asarray(table[f"hold_{area}"], dtype=bool)
+            ests.append(("p_hold", metrics.proportion(int(held.sum()), held.size)))
+        ests.append(("ttr_median", metrics.quantile(t, 0.5)))
+        for key, est in ests:
             suffix = "_h" if key == "ttr_median" else ""
             for part, v in (("", est.value), ("_lo", est.lo), ("_hi", est.hi)):
                 out[f"{key}_{area}{suffix}{part}"] = v if math.isfinite(v) else nan

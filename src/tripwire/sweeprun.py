@@ -445,14 +445,19 @@ def _paired(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[st
     out: dict[str, float] = {}
     for area in AREAS:
         med = metrics.median_difference(censored_times(a, area), censored_times(b, area))
-        hold = metrics.paired_proportion_difference(a[f"beat_fa_{area}"], b[f"beat_fa_{area}"])
-        for key, est in ((f"ttr_median_diff_{area}_h", med), (f"p_hold_diff_{area}", hold)):
+        beat = metrics.paired_proportion_difference(a[f"beat_fa_{area}"], b[f"beat_fa_{area}"])
+        hold = metrics.paired_proportion_difference(a[f"hold_{area}"], b[f"hold_{area}"])
+        for key, est in (
+            (f"ttr_median_diff_{area}_h", med),
+            (f"p_beat_fa_diff_{area}", beat),
+            (f"p_hold_diff_{area}", hold),
+        ):
             for part, v in (("", est.value), ("_lo", est.lo), ("_hi", est.hi)):
                 out[key + part] = v if math.isfinite(v) else float("nan")
     return out
 
 
-SENSITIVITY_METRICS = ("p_hold_theatre", "ttr_rmean_theatre_h")
+SENSITIVITY_METRICS = ("p_beat_fa_theatre", "ttr_rmean_theatre_h")
 
 
 def sensitivity(plan: SweepPlan, points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

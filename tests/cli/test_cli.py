@@ -152,6 +152,30 @@ BAD = [
         "pool.total_troops: unknown figure 'nato_reserve_army'",
     ),
     ("duplicate key", "name: a\nname: b\n", "duplicate key 'name'"),
+    (
+        "untyped force with combat power",
+        "in_place: [{name: X, country: latvia, kind: permanent, troops: 100, availability: 1}]\n",
+        "needs: type of in_place 'X'",
+    ),
+    (
+        "mix of types not summing to 1",
+        "in_place: [{name: X, country: latvia, kind: permanent, troops: 100, availability: 1, "
+        "type: {light: 0.5, armoured: 0.2}}]\n",
+        "must be non-negative and sum to 1, not 0.7",
+    ),
+    (
+        "a faster ratio band slower",
+        "combat: {weights: {light: 1, motorised: 1, mechanised: 1, armoured: 1, fires: 1}, "
+        "attrition: {attacker_loss_per_day: 0.03, defender_loss_per_day: 0.02, "
+        "reference_ratio: 3}, advance: [{from_ratio: 3, km_per_day: 20}, "
+        "{from_ratio: 6, km_per_day: 10}]}\n",
+        "can be slower (10 km/day) than the band below it (20 km/day)",
+    ),
+    (
+        "race without an axis",
+        "countries: {latvia: {axis_km: null}}\n",
+        "needs: countries.latvia.axis_km",
+    ),
 ]
 
 

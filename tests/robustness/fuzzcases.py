@@ -1682,9 +1682,9 @@ BAD_OUTS += ["decoy", "x" * 300, "a\nb", "-q", "run", "sweep", "run_partial"]
 BAD_OUTS += ["dangling.yaml", "fifo.yaml"]
 BAD_FOLDERS = ["missing", "file.txt", ".", "emptydir", "precious", "", "decoy"]
 BAD_FOLDERS += ["run_partial", "sweep_partial", "fifo.yaml", "loop.yaml", "dangling.yaml"]
-BAD_PRECISIONS = ["x=1", "p_hold_theatre=", "=0.1", "p_hold_theatre=nan", "p_hold_theatre=inf"]
-BAD_PRECISIONS += ["p_hold_theatre=-1", "p_hold_theatre=0", "p_hold_theatre=1e-300"]
-BAD_PRECISIONS += ["ttr_median_mars_h=5", "p_hold_theatre", "p_hold_theatre=1e308", "a=1=2"]
+BAD_PRECISIONS = ["x=1", "p_beat_fa_theatre=", "=0.1", "p_beat_fa_theatre=nan", "p_beat_fa_theatre=inf"]
+BAD_PRECISIONS += ["p_beat_fa_theatre=-1", "p_beat_fa_theatre=0", "p_beat_fa_theatre=1e-300"]
+BAD_PRECISIONS += ["ttr_median_mars_h=5", "p_beat_fa_theatre", "p_beat_fa_theatre=1e308", "a=1=2"]
 GOOD_VARIES = ["warning.days=0:14:2", "warning.days=0,7", "suwalki.closure_probability=0,1"]
 GOOD_VARIES += ["network.links.gap_rail.channels=1:6:2", "pool.theatre_share=0.05:0.4:2"]
 BAD_VARIES = ["warning.days=14:0", "warning.days=0:0", "warning.days=nan:1", "warning.days=0:inf"]
@@ -1695,14 +1695,14 @@ BAD_VARIES += ["warning.days=1e308,2", "warning.days=0:14:2.5", "suwalki.closure
 BAD_VARIES += ["checkpoints_hours=1:2", "warning.days=1,,2", "network.links[999].channels=1:2"]
 GOOD_THRESHOLD_VARIES = ["warning.days=0:14", "suwalki.closure_probability=0:1"]
 GOOD_THRESHOLD_VARIES += ["network.links.gap_rail.channels=1:6"]
-GOOD_TARGETS = ["p_hold_lithuania>=0.5", "ttr_median_theatre_h<=300"]
+GOOD_TARGETS = ["p_beat_fa_lithuania>=0.5", "ttr_median_theatre_h<=300"]
 GOOD_TARGETS += ["p_reinforced_theatre_by_72h>=0.2", "censored_theatre<=0.5"]
-BAD_TARGETS = ["p_hold_lithuania>=1.5", "p_hold_lithuania>=-0.5", "p_hold_lithuania>=nan"]
+BAD_TARGETS = ["p_beat_fa_lithuania>=1.5", "p_beat_fa_lithuania>=-0.5", "p_beat_fa_lithuania>=nan"]
 # a negative hours target is a real question (reinforced before the attack, docs/model.md)
 GOOD_TARGETS += ["ttr_median_theatre_h<=-5"]
-BAD_TARGETS += ["ttr_median_theatre_h<=inf", "p_hold_mars>=0.5"]
-BAD_TARGETS += [">=0.5", "p_hold_lithuania", "p_hold_lithuania==0.5", "p_hold_lithuania>="]
-BAD_TARGETS += ["p_hold_lithuania>=1e308", "p_hold_lithuania > = 0.5", "", "censored_theatre<=2"]
+BAD_TARGETS += ["ttr_median_theatre_h<=inf", "p_beat_fa_mars>=0.5"]
+BAD_TARGETS += [">=0.5", "p_beat_fa_lithuania", "p_beat_fa_lithuania==0.5", "p_beat_fa_lithuania>="]
+BAD_TARGETS += ["p_beat_fa_lithuania>=1e308", "p_beat_fa_lithuania > = 0.5", "", "censored_theatre<=2"]
 BAD_TOLERANCES = ["0", "-1", "nan", "inf", "1e-300", "5e-324", "1e308", "x", "-inf"]
 KINDS = ["reinforced", "ttr", "buildup", "bottlenecks", "response", "heatmap", "sensitivity"]
 PLOT_OUTS = ["file.txt", "file.txt/sub", "x" * 300, "fifo.yaml", "run/manifest.json"]
@@ -1759,7 +1759,7 @@ GRAMMAR: dict[str, list[Item]] = {
         Item("-q", FLAG, _v(["-qq"]), 0.9),
         Item(
             "--precision",
-            _v(["p_hold_theatre=0.3", "ttr_median_theatre_h=200"]),
+            _v(["p_beat_fa_theatre=0.3", "ttr_median_theatre_h=200"]),
             _v(BAD_PRECISIONS),
             0.1,
         ),
@@ -1821,7 +1821,7 @@ GRAMMAR: dict[str, list[Item]] = {
         ),
         Item(
             "--metric",
-            _v(["p_hold_theatre", "ttr_median_lithuania_h", "p_hold_estonia"]),
+            _v(["p_beat_fa_theatre", "ttr_median_lithuania_h", "p_beat_fa_estonia"]),
             _v(["nope", "", "replication", "x.warning.days", "point", "posture"]),
             0.15,
         ),

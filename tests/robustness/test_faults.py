@@ -312,7 +312,7 @@ def test_a_batch_that_would_take_days_is_refused_with_an_estimate_unless_yes(tmp
 
 def test_a_threshold_search_that_would_take_days_is_refused_and_a_zero_tolerance_too():
     base = ["threshold", str(BRIGADE), "--vary", "warning.days=0:30"]
-    base += ["--target", "p_hold_lithuania>=0.9"]
+    base += ["--target", "p_beat_fa_lithuania>=0.9"]
     r = runner.invoke(app, [*base, "-n", "100000000"])
     assert r.exit_code == 2, r.output
     assert "evaluations" in r.output and "days" in r.output and "--yes" in r.output

@@ -151,7 +151,7 @@ def test_a_threshold_search_whose_every_chunk_fails_is_a_clear_error(tmp_path, m
         "--vary",
         "warning.days=0:4",
         "--target",
-        "p_hold_lithuania>=0.5",
+        "p_beat_fa_lithuania>=0.5",
         "-n",
         "4",
         "--workers",
@@ -487,7 +487,7 @@ def test_a_seed_beyond_the_schema_limit_is_refused(tmp_path, command):
         "run": ["run", str(scenario), "-n", "2", "--workers", "1", "-q"],
         "sweep": ["sweep", str(scenario), *VARY, "-n", "2", "--workers", "1", "-q"],
         "threshold": ["threshold", str(scenario), "--vary", "warning.days=0:4"]
-        + ["--target", "p_hold_lithuania>=0.5", "-n", "2", "--workers", "1"],
+        + ["--target", "p_beat_fa_lithuania>=0.5", "-n", "2", "--workers", "1"],
     }[command]
     for seed in (2**63, 2**64 + 1):
         r = runner.invoke(app, [*args, "--seed", str(seed)], env={"COLUMNS": "200"})
@@ -507,8 +507,8 @@ def test_the_largest_seed_runs(tmp_path):
 @pytest.mark.parametrize(
     "target",
     [
-        "p_hold_lithuania>=1.5",
-        "p_hold_theatre<=-0.1",
+        "p_beat_fa_lithuania>=1.5",
+        "p_beat_fa_theatre<=-0.1",
         "censored_theatre<2",
         "p_reinforced_lithuania_by_24h>1e999",
     ],

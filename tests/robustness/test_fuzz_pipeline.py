@@ -255,7 +255,7 @@ def _fixed() -> dict[str, Case]:
             [
                 Step(
                     ["threshold", "s.yaml", "--vary", "warning.days=0:14", "-n", "2"]
-                    + ["--target", "p_hold_lithuania>=0.5", "--tolerance", tol],
+                    + ["--target", "p_beat_fa_lithuania>=0.5", "--tolerance", tol],
                     inproc=True,
                     timeout=60,
                 )
@@ -269,7 +269,7 @@ def _fixed() -> dict[str, Case]:
                     expect=two,
                     timeout=60,
                 )
-                for target in ("p_hold_lithuania>=1.5", "p_hold_lithuania>=nan")
+                for target in ("p_beat_fa_lithuania>=1.5", "p_beat_fa_lithuania>=nan")
             ],
             [standard],
         ),
@@ -349,7 +349,7 @@ def _fixed() -> dict[str, Case]:
                 copy_base("sweep", "b"),
                 damage(
                     "b",
-                    [("json-set", ("sensitivity.json", ["postures", "fz", "p_hold_theatre"], []))],
+                    [("json-set", ("sensitivity.json", ["postures", "fz", "p_beat_fa_theatre"], []))],
                 ),
             ],
         ),

@@ -284,7 +284,7 @@ def test_a_threshold_tolerance_below_the_floor_is_refused(tmp_path):
         check_tolerance(math.nan, 0.0, 30.0)
     check_tolerance(30 * MIN_RELATIVE_TOLERANCE, 0.0, 30.0)  # the floor itself is fine
     args = ["threshold", str(BRIGADE), "--vary", "warning.days=0:30"]
-    args += ["--target", "p_hold_lithuania>=0.5", "--tolerance", "1e-300", "-n", "5"]
+    args += ["--target", "p_beat_fa_lithuania>=0.5", "--tolerance", "1e-300", "-n", "5"]
     p = cli(*args, "--workers", "1", cwd=tmp_path, timeout=180)  # it used to run for ever
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr
@@ -315,7 +315,7 @@ def test_threshold_cli_refuses_a_degenerate_tolerance_before_estimating(toleranc
     from tripwire.cli import app
 
     args = ["threshold", "scenarios/brigade.yaml", "--vary", "warning.days=0:30"]
-    args += ["--target", "p_hold_lithuania>=0.9", "--tolerance", tolerance]
+    args += ["--target", "p_beat_fa_lithuania>=0.9", "--tolerance", tolerance]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 2, r.output
     assert "--tolerance" in r.output and "Traceback" not in r.output

@@ -43,7 +43,7 @@ def test_grid_sweep_writes_tidy_tables(tmp_path):
     points = pq.read_table(out / "points.parquet").to_pylist()
     assert len(points) == 12 and {p["posture"] for p in points} == {"brigade", "rotational"}
     assert all(
-        0 <= p["p_hold_theatre_lo"] <= p["p_hold_theatre"] <= p["p_hold_theatre_hi"] <= 1
+        0 <= p["p_beat_fa_theatre_lo"] <= p["p_beat_fa_theatre"] <= p["p_beat_fa_theatre_hi"] <= 1
         for p in points
     )
     comp = pq.read_table(out / "comparison.parquet").to_pylist()
@@ -223,7 +223,7 @@ def test_sobol_ranks_the_only_parameter_that_matters_first(tmp_path):
     )
     assert r.exit_code == 0, r.output
     sens = json.loads((out / "sensitivity.json").read_text())["postures"]["brigade"]
-    for metric in ("p_hold_theatre", "ttr_rmean_theatre_h"):
+    for metric in ("p_beat_fa_theatre", "ttr_rmean_theatre_h"):
         assert sens[metric]["ranking"][0] == "warning.days"
         idx = sens[metric]["indices"]
         assert idx["network.links.air_uk_amari.channels"]["ST"] == pytest.approx(0, abs=1e-9)
@@ -239,7 +239,7 @@ def test_threshold_finds_the_warning_needed(tmp_path):
             "--vary",
             "warning.days=0:30",
             "--target",
-            "p_hold_lithuania>=0.9",
+            "p_beat_fa_lithuania>=0.9",
             "-n",
             "60",
             "--tolerance",
@@ -260,9 +260,9 @@ def test_threshold_finds_the_warning_needed(tmp_path):
 def test_threshold_rejects_an_unknown_metric():
     r = runner.invoke(
         app,
-        ["threshold", BRIGADE, "--vary", "warning.days=0:30", "--target", "p_hold_lithuana>=0.9"],
+        ["threshold", BRIGADE, "--vary", "warning.days=0:30", "--target", "p_beat_fa_lithuana>=0.9"],
     )
-    assert r.exit_code == 2 and "did you mean p_hold_lithuania" in r.output
+    assert r.exit_code == 2 and "did you mean p_beat_fa_lithuania" in r.output
 
 
 def test_sweep_with_plot_draws_the_sweep_figures(tmp_path):

@@ -81,7 +81,7 @@ def rows() -> list[dict]:
                     if float(pts[f"x.{path}"][j]) == float(value):
                         name = str(pts["posture"][j])
                         r[f"med_{name}"] = float(pts["ttr_median_theatre_h"][j])
-                        r[f"hold_{name}"] = float(pts["p_hold_theatre"][j])
+                        r[f"hold_{name}"] = float(pts["p_beat_fa_theatre"][j])
                 for j in range(len(cmp["point"])):
                     if float(cmp[f"x.{path}"][j]) == float(value):
                         b = str(cmp["b"][j])
@@ -105,7 +105,7 @@ def fmt_h(v: float) -> str:
 
 def table(rs: list[dict]) -> str:
     lines = [
-        "| assumption | value | median TTR, h (rot / brig / perm) | P(hold) (rot / brig / perm) "
+        "| assumption | value | median TTR, h (rot / brig / perm) | P(beat f.a.) (rot / brig / perm) "
         "| perm - rot, h [95% CI] | ordering holds | failure holds |",
         "|---|---|---|---|---|---|---|",
     ]

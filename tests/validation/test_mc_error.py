@@ -32,10 +32,10 @@ def test_standard_error_falls_as_one_over_sqrt_n():
     t = to_table(run_batch([s], TOTAL, 20261123, workers=2)[s.name])
     hold = np.asarray(t["beat_fa_lithuania"], dtype=float)
     ttr = censored_times(t, "theatre")
-    sd = {"p_hold_lithuania": [], "median_ttr_theatre_h": []}
+    sd = {"p_beat_fa_lithuania": [], "median_ttr_theatre_h": []}
     for n in SIZES:
         groups = TOTAL // n  # disjoint groups of n replications
-        sd["p_hold_lithuania"].append(np.std(hold.reshape(groups, n).mean(axis=1), ddof=1))
+        sd["p_beat_fa_lithuania"].append(np.std(hold.reshape(groups, n).mean(axis=1), ddof=1))
         meds = [np.median(g) for g in ttr.reshape(groups, n)]
         sd["median_ttr_theatre_h"].append(np.std(meds, ddof=1))
     for name, values in sd.items():
@@ -47,9 +47,9 @@ def test_standard_error_falls_as_one_over_sqrt_n():
     w = metrics.proportion(int(hold[:160].sum()), 160)
     print(
         f"n=160: Wilson half-width {(w.hi - w.lo) / 2:.4f}, 1.96 x empirical SD "
-        f"{1.96 * sd['p_hold_lithuania'][-1]:.4f} (p = {p:.3f})"
+        f"{1.96 * sd['p_beat_fa_lithuania'][-1]:.4f} (p = {p:.3f})"
     )
-    assert (w.hi - w.lo) / 2 == pytest.approx(1.96 * sd["p_hold_lithuania"][-1], rel=0.25)
+    assert (w.hi - w.lo) / 2 == pytest.approx(1.96 * sd["p_beat_fa_lithuania"][-1], rel=0.25)
 
 
 def test_precision_stops_with_the_table_of_a_fixed_run(tmp_path):
@@ -62,7 +62,7 @@ def test_precision_stops_with_the_table_of_a_fixed_run(tmp_path):
         "--workers",
         "1",
         "--precision",
-        "p_hold_lithuania=0.08",
+        "p_beat_fa_lithuania=0.08",
         "--out",
         str(out),
         "-q",
@@ -97,10 +97,10 @@ def test_precision_stops_with_the_table_of_a_fixed_run(tmp_path):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("p_hold_theatre", "expected METRIC=HALF_WIDTH"),
+        ("p_beat_fa_theatre", "expected METRIC=HALF_WIDTH"),
         ("p_win=0.1", "unknown metric 'p_win'"),
-        ("p_hold_theatre=-1", "must be positive"),
-        ("p_hold_theatre=0.7", "below 0.5"),
+        ("p_beat_fa_theatre=-1", "must be positive"),
+        ("p_beat_fa_theatre=0.7", "below 0.5"),
     ],
 )
 def test_bad_precision_exits_2(value, message, tmp_path):

@@ -87,12 +87,12 @@ def test_plot_and_report_commands(tmp_path):
         "--y",
         "suwalki.closure_probability",
         "--metric",
-        "p_hold_lithuania",
+        "p_beat_fa_lithuania",
         "--out",
         str(tmp_path / "p"),
     )
     assert r.exit_code == 0, r.output
-    stem = "heatmap-p_hold_lithuania-warning.days-suwalki.closure_probability"
+    stem = "heatmap-p_beat_fa_lithuania-warning.days-suwalki.closure_probability"
     assert f"plot: {tmp_path / 'p' / stem}.png" in r.output
     assert (tmp_path / "p" / f"{stem}.svg").is_file()
     r = invoke("report", str(FIXTURES / "run3"), "--out", str(tmp_path / "r.html"))

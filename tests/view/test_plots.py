@@ -124,7 +124,7 @@ def test_bottlenecks_routes_and_corridor(run3):
 
 
 def test_response_lines_per_posture_and_panel(sweep_grid):
-    fig = figure(sweep_grid, "response", Options(x="warning.days", metric="p_hold_lithuania"))
+    fig = figure(sweep_grid, "response", Options(x="warning.days", metric="p_beat_fa_lithuania"))
     assert [a.get_title() for a in fig.axes] == [
         "suwalki.closure_probability = 0",
         "suwalki.closure_probability = 1",
@@ -139,7 +139,7 @@ def test_response_lines_per_posture_and_panel(sweep_grid):
             sel = (p["posture"] == s) & (p["x.suwalki.closure_probability"] == closure)
             order = np.argsort(p["x.warning.days"][sel])
             np.testing.assert_allclose(ln.get_xdata(), p["x.warning.days"][sel][order])
-            np.testing.assert_allclose(ln.get_ydata(), p["p_hold_lithuania"][sel][order])
+            np.testing.assert_allclose(ln.get_ydata(), p["p_beat_fa_lithuania"][sel][order])
         assert ax.get_xlabel() == "warning.days"
     assert "Lithuania reinforced before the fait accompli" in fig.axes[0].get_ylabel()
     footer_ok(fig, sweep_grid)
@@ -156,7 +156,7 @@ def test_heatmap_cells_hold_the_metric(sweep_grid):
         for j in np.nonzero(sel)[0]:
             iy = int(p["x.suwalki.closure_probability"][j])
             ix = [0, 5, 10, 15].index(p["x.warning.days"][j])
-            assert z[iy, ix] == pytest.approx(p["p_hold_theatre"][j])
+            assert z[iy, ix] == pytest.approx(p["p_beat_fa_theatre"][j])
     ax0 = fig.axes[0]
     assert [t.get_text() for t in ax0.get_xticklabels()] == ["0", "5", "10", "15"]
     assert ax0.get_ylabel() == "suwalki.closure_probability"
@@ -168,7 +168,7 @@ def test_heatmap_cells_hold_the_metric(sweep_grid):
 def test_sensitivity_bars_ranked(sweep_sobol):
     fig = figure(sweep_sobol, "sensitivity")
     ax = fig.axes[0]
-    r = sweep_sobol.sensitivity["postures"]["brigade"]["p_hold_theatre"]
+    r = sweep_sobol.sensitivity["postures"]["brigade"]["p_beat_fa_theatre"]
     assert [t.get_text() for t in ax.get_yticklabels()] == r["ranking"][::-1]
     assert len(ax.patches) == 2 * len(sweep_sobol.factors)  # ST and S1 per factor
     st = sorted(p.get_width() for p in ax.patches[: len(sweep_sobol.factors)])
@@ -183,7 +183,7 @@ def test_plot_errors_are_explained(run3, sweep_grid, sweep_sobol):
         figure(run3, "heatmap")
     with pytest.raises(PlotError, match="needs a grid design; this sweep is sobol"):
         figure(sweep_sobol, "heatmap")
-    with pytest.raises(PlotError, match="unknown metric 'p_win'.*p_hold_theatre"):
+    with pytest.raises(PlotError, match="unknown metric 'p_win'.*p_beat_fa_theatre"):
         figure(sweep_grid, "response", Options(metric="p_win"))
     with pytest.raises(PlotError, match="'pool.theatre_share' was not varied"):
         figure(sweep_grid, "response", Options(x="pool.theatre_share"))
