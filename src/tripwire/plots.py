@@ -77,11 +77,13 @@ def _window_days(f: RunFolder) -> float:
 
 
 def reinforced(f: RunFolder, _: Options) -> Figure:
-    """P(reinforced by t) per posture with its 95 % band, one panel per area, the
-    adversary's fait-accompli clock shaded."""
+    """P(reinforced by t) per posture with its 95 % band, one panel per area; beside it the
+    fait accompli: with the combat race, P(capital reached by t) per posture (Kaplan-Meier,
+    dotted); with the adversary clock, its 10-90 % range shaded."""
     fig = new_figure(11, 7.5)
     axes = fig.subplots(2, 2, sharex=True, sharey=True).ravel()
-    fa = _fait_accompli(f)
+    race = any(s.get("adversary") == "race" for s in f.summaries.values())
+    fa = {} if race else _fait_accompli(f)
     xmax = _window_days(f)
     for ax, area in zip(axes, AREAS[::-1]):  # theatre first
         for i, name in enumerate(f.scenarios):
@@ -108,6 +110,19 @@ def reinforced(f: RunFolder, _: Options) -> Figure:
                 lw=1.6,
                 label=label,
             )
+            if race and "fa_curve" in s:
+                fc = np.array(s["fa_curve"], dtype=float)
+                held = s["p_hold"]["value"] if "p_hold" in s else None
+                ax.step(
+                    _days(fc[:, 0]),
+                    fc[:, 1],
+                    where="post",
+                    color=colour(i),
+                    ls=":",
+                    lw=1.4,
+                    label=f"{f.posture(name)}: capital reached"
+                    + (f" (P hold {100 * held:.0f}%)" if held is not None else ""),
+                )
         if area in fa:
             lo, hi = fa[area]
             ax.axvspan(_days(lo), _days(hi), color=GREY, alpha=0.2, lw=0)
@@ -129,10 +144,20 @@ def reinforced(f: RunFolder, _: Options) -> Figure:
     for ax in axes[2:]:
         ax.set_xlabel("days after attack start (negative: before it)")
     for ax in axes[::2]:
-        ax.set_ylabel("probability reinforced by then")
+        ax.set_ylabel(
+            "probability reinforced (solid) / capital reached (dotted)"
+            if race
+            else "probability reinforced by then"
+        )
     fig.suptitle(
         "Probability that NATO has the required combat power in place, by time after the attack\n"
-        "(Kaplan-Meier, 95% bands; shaded: when the adversary could present a fait accompli)"
+        + (
+            "(Kaplan-Meier, 95% bands; dotted: probability the adversary has reached the "
+            "capital, the combat race)"
+            if race
+            else "(Kaplan-Meier, 95% bands; shaded: when the adversary could present a fait "
+            "accompli)"
+        )
     )
     _footer(fig, f)
     return fig

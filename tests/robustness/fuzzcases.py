@@ -1682,7 +1682,13 @@ BAD_OUTS += ["decoy", "x" * 300, "a\nb", "-q", "run", "sweep", "run_partial"]
 BAD_OUTS += ["dangling.yaml", "fifo.yaml"]
 BAD_FOLDERS = ["missing", "file.txt", ".", "emptydir", "precious", "", "decoy"]
 BAD_FOLDERS += ["run_partial", "sweep_partial", "fifo.yaml", "loop.yaml", "dangling.yaml"]
-BAD_PRECISIONS = ["x=1", "p_beat_fa_theatre=", "=0.1", "p_beat_fa_theatre=nan", "p_beat_fa_theatre=inf"]
+BAD_PRECISIONS = [
+    "x=1",
+    "p_beat_fa_theatre=",
+    "=0.1",
+    "p_beat_fa_theatre=nan",
+    "p_beat_fa_theatre=inf",
+]
 BAD_PRECISIONS += ["p_beat_fa_theatre=-1", "p_beat_fa_theatre=0", "p_beat_fa_theatre=1e-300"]
 BAD_PRECISIONS += ["ttr_median_mars_h=5", "p_beat_fa_theatre", "p_beat_fa_theatre=1e308", "a=1=2"]
 GOOD_VARIES = ["warning.days=0:14:2", "warning.days=0,7", "suwalki.closure_probability=0,1"]
@@ -1702,7 +1708,12 @@ BAD_TARGETS = ["p_beat_fa_lithuania>=1.5", "p_beat_fa_lithuania>=-0.5", "p_beat_
 GOOD_TARGETS += ["ttr_median_theatre_h<=-5"]
 BAD_TARGETS += ["ttr_median_theatre_h<=inf", "p_beat_fa_mars>=0.5"]
 BAD_TARGETS += [">=0.5", "p_beat_fa_lithuania", "p_beat_fa_lithuania==0.5", "p_beat_fa_lithuania>="]
-BAD_TARGETS += ["p_beat_fa_lithuania>=1e308", "p_beat_fa_lithuania > = 0.5", "", "censored_theatre<=2"]
+BAD_TARGETS += [
+    "p_beat_fa_lithuania>=1e308",
+    "p_beat_fa_lithuania > = 0.5",
+    "",
+    "censored_theatre<=2",
+]
 BAD_TOLERANCES = ["0", "-1", "nan", "inf", "1e-300", "5e-324", "1e308", "x", "-inf"]
 KINDS = ["reinforced", "ttr", "buildup", "bottlenecks", "response", "heatmap", "sensitivity"]
 PLOT_OUTS = ["file.txt", "file.txt/sub", "x" * 300, "fifo.yaml", "run/manifest.json"]

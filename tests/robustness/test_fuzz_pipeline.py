@@ -349,7 +349,12 @@ def _fixed() -> dict[str, Case]:
                 copy_base("sweep", "b"),
                 damage(
                     "b",
-                    [("json-set", ("sensitivity.json", ["postures", "fz", "p_beat_fa_theatre"], []))],
+                    [
+                        (
+                            "json-set",
+                            ("sensitivity.json", ["postures", "fz", "p_beat_fa_theatre"], []),
+                        )
+                    ],
                 ),
             ],
         ),

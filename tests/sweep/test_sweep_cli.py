@@ -260,7 +260,14 @@ def test_threshold_finds_the_warning_needed(tmp_path):
 def test_threshold_rejects_an_unknown_metric():
     r = runner.invoke(
         app,
-        ["threshold", BRIGADE, "--vary", "warning.days=0:30", "--target", "p_beat_fa_lithuana>=0.9"],
+        [
+            "threshold",
+            BRIGADE,
+            "--vary",
+            "warning.days=0:30",
+            "--target",
+            "p_beat_fa_lithuana>=0.9",
+        ],
     )
     assert r.exit_code == 2 and "did you mean p_beat_fa_lithuania" in r.output
 

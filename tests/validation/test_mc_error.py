@@ -28,14 +28,15 @@ TOTAL, SIZES = 4000, (10, 40, 160)
 
 @pytest.mark.slow
 def test_standard_error_falls_as_one_over_sqrt_n():
-    s = load_scenario(SCENARIOS / "brigade.yaml").scenario
+    # permanent bases: P(Estonia holds) is near one half, where a proportion's error is largest
+    s = load_scenario(SCENARIOS / "permanent.yaml").scenario
     t = to_table(run_batch([s], TOTAL, 20261123, workers=2)[s.name])
-    hold = np.asarray(t["beat_fa_lithuania"], dtype=float)
+    hold = np.asarray(t["hold_estonia"], dtype=float)
     ttr = censored_times(t, "theatre")
-    sd = {"p_beat_fa_lithuania": [], "median_ttr_theatre_h": []}
+    sd = {"p_hold_estonia": [], "median_ttr_theatre_h": []}
     for n in SIZES:
         groups = TOTAL // n  # disjoint groups of n replications
-        sd["p_beat_fa_lithuania"].append(np.std(hold.reshape(groups, n).mean(axis=1), ddof=1))
+        sd["p_hold_estonia"].append(np.std(hold.reshape(groups, n).mean(axis=1), ddof=1))
         meds = [np.median(g) for g in ttr.reshape(groups, n)]
         sd["median_ttr_theatre_h"].append(np.std(meds, ddof=1))
     for name, values in sd.items():
@@ -47,22 +48,22 @@ def test_standard_error_falls_as_one_over_sqrt_n():
     w = metrics.proportion(int(hold[:160].sum()), 160)
     print(
         f"n=160: Wilson half-width {(w.hi - w.lo) / 2:.4f}, 1.96 x empirical SD "
-        f"{1.96 * sd['p_beat_fa_lithuania'][-1]:.4f} (p = {p:.3f})"
+        f"{1.96 * sd['p_hold_estonia'][-1]:.4f} (p = {p:.3f})"
     )
-    assert (w.hi - w.lo) / 2 == pytest.approx(1.96 * sd["p_beat_fa_lithuania"][-1], rel=0.25)
+    assert (w.hi - w.lo) / 2 == pytest.approx(1.96 * sd["p_hold_estonia"][-1], rel=0.25)
 
 
 def test_precision_stops_with_the_table_of_a_fixed_run(tmp_path):
     out = tmp_path / "seq"
     r = invoke(
         "run",
-        str(SCENARIOS / "brigade.yaml"),
+        str(SCENARIOS / "permanent.yaml"),
         "-n",
         "20",
         "--workers",
         "1",
         "--precision",
-        "p_beat_fa_lithuania=0.08",
+        "p_hold_estonia=0.08",
         "--out",
         str(out),
         "-q",
@@ -71,14 +72,14 @@ def test_precision_stops_with_the_table_of_a_fixed_run(tmp_path):
     m = json.loads((out / "manifest.json").read_text())
     stages = m["precision"]["stages"]
     assert stages[0]["replications"] == 20 and len(stages) >= 2
-    assert stages[-1]["half_width"]["brigade"] <= 0.08 < stages[-2]["half_width"]["brigade"]
+    assert stages[-1]["half_width"]["permanent"] <= 0.08 < stages[-2]["half_width"]["permanent"]
     n = m["replications"]
     assert n == stages[-1]["replications"]
-    assert math.isclose(n, pq.read_metadata(out / "brigade" / "replications.parquet").num_rows)
+    assert math.isclose(n, pq.read_metadata(out / "permanent" / "replications.parquet").num_rows)
     fixed = tmp_path / "fixed"
     r = invoke(
         "run",
-        str(SCENARIOS / "brigade.yaml"),
+        str(SCENARIOS / "permanent.yaml"),
         "-n",
         str(n),
         "--workers",
@@ -89,8 +90,8 @@ def test_precision_stops_with_the_table_of_a_fixed_run(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert same_table(
-        pq.read_table(out / "brigade" / "replications.parquet"),
-        pq.read_table(fixed / "brigade" / "replications.parquet"),
+        pq.read_table(out / "permanent" / "replications.parquet"),
+        pq.read_table(fixed / "permanent" / "replications.parquet"),
     )
 
 
