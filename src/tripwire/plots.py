@@ -145,7 +145,7 @@ def reinforced(f: RunFolder, _: Options) -> Figure:
         ax.set_xlabel("days after attack start (negative: before it)")
     for ax in axes[::2]:
         ax.set_ylabel(
-            "probability reinforced (solid) / capital reached (dotted)"
+            "P reinforced (solid), P capital reached (dotted)"
             if race
             else "probability reinforced by then"
         )
@@ -244,6 +244,9 @@ def buildup(f: RunFolder, _: Options) -> Figure:
             "recorded it); re-run the scenarios"
         )
     n = len(f.scenarios)
+    # the requirement's unit: combat power (troops x type weight) or troops
+    power = any(f.summaries[s].get("requirement") == "combat_power" for s in f.scenarios)
+    unit = "combat power, thousands" if power else "troops, thousands"
     fig = new_figure(11, 1.2 + 2.4 * n)
     axes = np.atleast_2d(fig.subplots(n, 3, sharex=True, sharey="col"))
     xmax = _window_days(f)
@@ -293,13 +296,14 @@ def buildup(f: RunFolder, _: Options) -> Figure:
             if i == n - 1:
                 ax.set_xlabel("days after attack start")
             if j == 0:
-                ax.set_ylabel(f"{f.posture(s)}\ntroops, thousands")
+                ax.set_ylabel(f"{f.posture(s)}\n{unit}")
             if j == 2:
                 ax.legend(loc="lower right", fontsize=7)
+    what = "combat power (mechanised-soldier equivalents)" if power else "troops"
     fig.suptitle(
-        "Build-up of combat-ready NATO troops per country and posture: median and 10-90% band "
-        "of replications\n(dashed black: strength required; grey lines: the other postures' "
-        "medians)"
+        f"Build-up of combat-ready NATO {what} per country and posture: median and 10-90% "
+        "band of replications\n(dashed black: strength required; grey lines: the other "
+        "postures' medians)"
     )
     _footer(fig, f)
     return fig

@@ -125,8 +125,10 @@ def run_report(f: RunFolder) -> str:
     s = f.summaries
     body = [
         f"<h1>tripwire: {esc(', '.join(f.posture(n) for n in f.scenarios))}</h1>",
-        '<p class="note">Time-to-reinforce (TTR): hours from attack start until a state holds '
+        '<p class="note">Time-to-reinforce (TTR): hours from attack start until a state has '
         "the combat-ready NATO strength it requires (negative: reached before the attack). "
+        "Fait accompli (f.a.): the adversary at the capital; P(beat f.a.): reinforced before "
+        "it; P(hold): no capital reached within the horizon. "
         "Confidence intervals are 95%; censored replications (not reinforced within the "
         "horizon) are counted as such, never given a number.</p>",
         _meta(f),
@@ -134,14 +136,18 @@ def run_report(f: RunFolder) -> str:
     ]
     cps = list(s[f.scenarios[0]]["areas"]["theatre"]["p_reinforced_by"])
     head = ["scenario", "posture", "median TTR, h [95% CI]"]
-    head += [f"P(by {cp})" for cp in cps] + ["P(before fait accompli)", "censored"]
+    head += [f"P(by {cp})" for cp in cps] + ["P(beat f.a.)", "P(hold)", "censored"]
     rows = []
     for n in f.scenarios:
         a = s[n]["areas"]["theatre"]
         rows.append(
             [n, f.posture(n), hours_ci(a["ttr_h"]["p50"])]
             + [pct_ci(a["p_reinforced_by"][cp]) for cp in cps]
-            + [pct_ci(a["p_beat_fa"]), f"{100 * a['censored_share']:.1f}%"]
+            + [
+                pct_ci(a["p_beat_fa"]),
+                pct_ci(a["p_hold"]) if "p_hold" in a else "n/a",
+                f"{100 * a['censored_share']:.1f}%",
+            ]
         )
     body.append(table(head, rows, left=2))
     body.append("<h2>Per state</h2>")
@@ -152,8 +158,9 @@ def run_report(f: RunFolder) -> str:
         "in place at attack (mean)",
         "median TTR, h [95% CI]",
         "90th pct TTR, h [95% CI]",
-        "fait accompli, h (median)",
-        "P(before fait accompli)",
+        "fait accompli, h (median [95% CI])",
+        "P(beat f.a.)",
+        "P(hold)",
     ]
     rows = []
     for n in f.scenarios:
@@ -167,8 +174,9 @@ def run_report(f: RunFolder) -> str:
                     f"{a['in_place_at_attack_mean']:,.0f}",
                     hours_ci(a["ttr_h"]["p50"]),
                     hours_ci(a["ttr_h"]["p90"]),
-                    f"{a['fait_accompli_h']['value']:,.0f}",
+                    hours_ci(a["fait_accompli_h"]) if "fait_accompli_h" in a else "n/a",
                     pct_ci(a["p_beat_fa"]),
+                    pct_ci(a["p_hold"]) if "p_hold" in a else "n/a",
                 ]
             )
     body.append(table(head, rows, left=2))
@@ -177,8 +185,8 @@ def run_report(f: RunFolder) -> str:
         body.append(
             '<p class="note">b - a: negative means b is faster. Difference of medians with a '
             "paired bootstrap CI; median of the per-replication differences with a sign-test "
-            "CI; change in the probability of beating the fait accompli in percentage points "
-            "(paired).</p>"
+            "CI; changes in the probability of beating the fait accompli (reinforced before "
+            "it) and of holding (no capital reached) in percentage points (paired).</p>"
         )
         head = [
             "a",
@@ -187,7 +195,8 @@ def run_report(f: RunFolder) -> str:
             "difference of medians, h",
             "median of differences, h",
             "P(b earlier)",
-            "change in P(before f.a.), points",
+            "change in P(beat f.a.), points",
+            "change in P(hold), points",
         ]
         rows = []
         for comp in f.comparisons:
@@ -203,6 +212,7 @@ def run_report(f: RunFolder) -> str:
                         hours_ci(x["median_of_differences_h"]),
                         "n/a" if pe is None else f"{100 * pe:.0f}%",
                         points_ci(x["p_beat_fa_difference"]),
+                        points_ci(x["p_hold_difference"]) if "p_hold_difference" in x else "n/a",
                     ]
                 )
         body.append(table(head, rows, left=3))

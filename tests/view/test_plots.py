@@ -46,20 +46,28 @@ def test_reinforced_curves_are_the_summary_curves(run3):
     ]
     for ax, area in zip(axes, ["theatre", "lithuania", "latvia", "estonia"]):
         steps = [ln for ln in ax.get_lines() if ln.get_drawstyle() == "steps-post"]
-        assert len(steps) == 3  # one per posture
-        for ln, name, col in zip(steps, run3.scenarios, OKABE_ITO):
+        ttr = [ln for ln in steps if ln.get_linestyle() != ":"]
+        fa = [ln for ln in steps if ln.get_linestyle() == ":"]
+        assert len(ttr) == 3 and len(fa) == 3  # one of each per posture
+        for ln, name, col in zip(ttr, run3.scenarios, OKABE_ITO):
             curve = np.array(run3.summaries[name]["areas"][area]["curve"])
             assert ln.get_label().startswith(run3.posture(name))
             np.testing.assert_allclose(ln.get_xdata(), curve[:, 0] / 24)
             np.testing.assert_allclose(ln.get_ydata(), curve[:, 1])
             assert ln.get_color() == col
+        # beside it, the race: P(capital reached by t), the summary's Kaplan-Meier curve
+        for ln, name, col in zip(fa, run3.scenarios, OKABE_ITO):
+            curve = np.array(run3.summaries[name]["areas"][area]["fa_curve"])
+            assert "capital reached" in ln.get_label() and "P hold" in ln.get_label()
+            np.testing.assert_allclose(ln.get_ydata(), curve[:, 1])
+            assert ln.get_color() == col
         labels = legend_labels(ax)
-        assert len(labels) == 3 and all("P before f.a." in s for s in labels)
+        assert len(labels) == 6 and sum("P before f.a." in s for s in labels) == 3
         assert ax.get_ylim() == (0.0, 1.0)
     assert "days after attack start" in axes[2].get_xlabel()
-    assert "probability reinforced" in axes[0].get_ylabel()
-    # the fait-accompli window is shaded on the country panels only
-    assert "fait accompli (10-90% of runs)" in texts(fig)
+    assert "P reinforced (solid), P capital reached (dotted)" in axes[0].get_ylabel()
+    # with the race there is no clock window to shade
+    assert "fait accompli (10-90% of runs)" not in texts(fig)
     footer_ok(fig, run3)
 
 
@@ -200,7 +208,7 @@ def test_plot_writes_png_and_svg_deterministically(run3, tmp_path):
     img = imread(tmp_path / "a" / "reinforced.png")
     assert img.shape[0] > 600 and img.shape[1] > 1000
     svg = (tmp_path / "a" / "buildup.svg").read_text()
-    assert "Build-up of combat-ready NATO troops" in svg  # text stays text
+    assert "Build-up of combat-ready NATO combat power" in svg  # text stays text
     again = plot(run3, ["buildup"], out=tmp_path / "b")
     assert again[0].read_bytes() == (tmp_path / "a" / "buildup.png").read_bytes()
 

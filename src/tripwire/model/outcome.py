@@ -6,7 +6,9 @@ It is negative when reached before the attack, equal to minus the warning when t
 in place suffice from the start, and NaN with ``censored_* = True`` when not reached within
 the horizon: the table never invents a number for a censored case.
 
-The adversary clock (see docs/model.md): time to fait accompli
+The fait accompli (see docs/model.md): with ``adversary: race`` the outcome of the combat
+race on the country's axis (:mod:`tripwire.model.race`: the capital reached, NaN when not
+within the horizon); with ``adversary: clock`` the previous rule,
 ``T_fa = T_unopposed * (1 + defence_delay_factor * D / threat)``, where ``D`` is the defence
 in place at attack start (host nation counted with its effectiveness, NATO in place and
 any formation received before the attack).
