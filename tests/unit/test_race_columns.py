@@ -76,3 +76,94 @@ def test_summaries_give_p_hold_and_the_fait_accompli_curve(brigade):
     pm = point_metrics(t, s.horizon_hours, s.checkpoints_hours)
     assert pm["p_hold_theatre"] == pytest.approx(float(np.mean(t["hold_theatre"])))
     assert pm["p_beat_fa_theatre"] == pytest.approx(float(np.mean(t["beat_fa_theatre"])))
+
+
+def _race_mini(axis_km: float, unit_type: str, requirement: str = "combat_power"):
+    """mini (tests/conftest.py) with a threat to Lithuania, a host nation and the race.
+
+    Threat 3,000 armoured soldiers (weight 1.5: 4,500 combat power); host nation 1,000
+    light soldiers at effectiveness 0.5 (weight 0.4: 200); force ratio 3. Required combat
+    power = 4,500 / 3 - 200 = 1,300; required troops (head count) = 1,000 - 500 = 500.
+    Unit A (1,000 troops) arrives in one load after 2 h of service and 10 h of transit:
+    combat-ready at 12 h.
+    """
+    from tests.conftest import mini, run_one
+
+    lt = {
+        "required_troops": None,
+        "threat_troops": 3000,
+        "threat_type": "armoured",
+        "host_nation_troops": 1000,
+        "host_nation_type": "light",
+        "host_nation_effectiveness": 0.5,
+        "axis_km": axis_km,
+    }
+    other = {
+        "required_troops": None,
+        "threat_troops": 0,
+        "threat_type": "light",
+        "host_nation_type": "light",
+        "axis_km": 100,
+    }
+    data = mini(
+        requirement=requirement,
+        adversary="race",
+        countries={"lithuania": lt, "latvia": other, "estonia": other},
+        combat={
+            "weights": {
+                "light": 0.4,
+                "motorised": 0.7,
+                "mechanised": 1,
+                "armoured": 1.5,
+                "fires": 1.5,
+            },
+            "attrition": {
+                "attacker_loss_per_day": 0.035,
+                "defender_loss_per_day": 0.019,
+                "reference_ratio": 3,
+            },
+            "advance": [{"from_ratio": 3, "km_per_day": 16}, {"from_ratio": 18, "km_per_day": 240}],
+        },
+        equipment_items_per_troop={"light": 0, "mechanised": 0, "armoured": 0},
+    )
+    data["network"]["links"][0]["troops_per_load"] = 1000
+    data["units"][0]["type"] = unit_type
+    return run_one(data)
+
+
+def test_hand_case_requirement_in_combat_power_and_a_fast_fall():
+    row = _race_mini(30, "mechanised")
+    assert row["required_lithuania"] == pytest.approx(1300)
+    # 1,000 mechanised = 1,000 < 1,300: never reinforced in combat power
+    assert row["censored_lithuania"] and math.isnan(row["ttr_lithuania_h"])
+    # the front: 200 against 4,500, 22.5:1, rising (above sqrt(a/b) = 4.07): the road
+    # march band all the way, 30 km at 10 km/h
+    assert row["fait_accompli_lithuania_h"] == pytest.approx(3.0)
+    assert not row["hold_lithuania"] and not row["beat_fa_lithuania"]
+    # by head count 500 troops are required: the same arrival reinforces at 12 h
+    head = _race_mini(30, "mechanised", requirement="headcount")
+    assert head["required_lithuania"] == pytest.approx(500)
+    assert head["ttr_lithuania_h"] == pytest.approx(12.0)
+    # an armoured unit (1,500 combat power) reinforces at 12 h in combat power too
+    assert _race_mini(30, "armoured")["ttr_lithuania_h"] == pytest.approx(12.0)
+
+
+def test_hand_case_an_arrival_slows_or_halts_the_attacker():
+    """On a 300 km axis the attacker marches 10 km/h for 12 h (120 km), then the unit
+    joins. Mechanised (1,000 combat power): about 4,490 against about 1,186, 3.8:1, the
+    16 km/day band; the ratio falls (below sqrt(a/b) = 4.07) but not to 3 before the
+    capital: 180 km more at 16 km/day, the capital at 12 + 270 = 282 h.
+    Armoured (1,500): about 4,490 against 1,686, 2.7:1, below the rule: halted for good at
+    12 h, 120 km from the border."""
+    row = _race_mini(300, "mechanised")
+    assert row["fait_accompli_lithuania_h"] == pytest.approx(12 + 180 / (16 / 24))
+    assert 3 < row["min_force_ratio_lithuania"] < 4.07
+    row = _race_mini(300, "armoured")
+    assert row["hold_lithuania"] and math.isnan(row["fait_accompli_lithuania_h"])
+    assert row["stabilised_lithuania_h"] == pytest.approx(12.0)
+    assert row["advance_km_lithuania"] == pytest.approx(120.0)
+    assert row["min_force_ratio_lithuania"] < 3
+    assert row["beat_fa_lithuania"]  # reinforced at 12 h, and the capital holds
+    # the other countries face no threat: held from the start, nothing lost
+    assert row["hold_latvia"] and row["stabilised_latvia_h"] == 0
+    assert row["attacker_loss_latvia"] == 0
