@@ -89,7 +89,7 @@ def reinforced(f: RunFolder, _: Options) -> Figure:
         for i, name in enumerate(f.scenarios):
             s = f.summaries[name]["areas"][area]
             cur = np.array(s["curve"], dtype=float)
-            label = f"{f.posture(name)} (P before f.a. {100 * s['p_beat_fa']['value']:.0f}%" + (
+            label = f"{f.posture(name)} (P beat f.a. {100 * s['p_beat_fa']['value']:.0f}%" + (
                 f", {100 * s['censored_share']:.0f}% censored)" if s["censored_share"] else ")"
             )
             ax.fill_between(

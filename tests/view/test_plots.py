@@ -62,7 +62,7 @@ def test_reinforced_curves_are_the_summary_curves(run3):
             np.testing.assert_allclose(ln.get_ydata(), curve[:, 1])
             assert ln.get_color() == col
         labels = legend_labels(ax)
-        assert len(labels) == 6 and sum("P before f.a." in s for s in labels) == 3
+        assert len(labels) == 6 and sum("P beat f.a." in s for s in labels) == 3
         assert ax.get_ylim() == (0.0, 1.0)
     assert "days after attack start" in axes[2].get_xlabel()
     assert "P reinforced (solid), P capital reached (dotted)" in axes[0].get_ylabel()
