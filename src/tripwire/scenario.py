@@ -563,7 +563,9 @@ class Combat(Source):
         """Combat power per troop of a type or a mix of types."""
         if isinstance(kind, str):
             return float(getattr(self.weights, kind))
-        return float(sum(share * getattr(self.weights, k) for k, share in kind.items()))
+        # in a fixed order (UNIT_TYPES), not the file's: the sum's rounding must not depend
+        # on how a YAML writer ordered the keys (scenario.resolved.yaml sorts them)
+        return float(sum(kind[k] * getattr(self.weights, k) for k in UNIT_TYPES if k in kind))
 
 
 class Scenario(Source):

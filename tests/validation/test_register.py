@@ -102,7 +102,7 @@ def test_docs_section_is_rewritten_between_markers(tmp_path):
 
 def test_check_accepts_the_shipped_register():
     r = runner.invoke(app, ["check", "scenarios/validation/REGISTER.yaml"])
-    assert r.exit_code == 0 and "10 records" in r.output
+    assert r.exit_code == 0 and "13 records" in r.output
     reg = load_register(Path("scenarios/validation/REGISTER.yaml"))
     roles = [x.role for x in reg.records]
     assert roles.count("check") >= 3 and len(roles) >= 8
