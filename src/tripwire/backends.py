@@ -21,11 +21,13 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
 from typing import Any, Protocol, TypeVar
 
+from tripwire.errors import RunFailed
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class BackendError(RuntimeError):
+class BackendError(RunFailed, RuntimeError):
     """The execution engine cannot be reached or started (user-facing message)."""
 
 

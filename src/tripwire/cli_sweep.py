@@ -17,17 +17,9 @@ from rich.table import Table
 
 from tripwire import __version__
 from tripwire.backends import BackendError, make_backend
-from tripwire.cli import (
-    EXIT_USAGE,
-    _load_all,
-    _sigterm_as_interrupt,
-    app,
-    err,
-    fail,
-    out,
-    progress_bar,
-    write_failed,
-)
+from tripwire.campaign import sigterm_as_interrupt as _sigterm_as_interrupt
+from tripwire.cli_common import EXIT_USAGE, app, err, fail, out, progress_bar, write_failed
+from tripwire.cli_run import load_all as _load_all
 from tripwire.errors import Problem, ScenarioError
 from tripwire.guards import estimate
 from tripwire.names import check_name

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tripwire.cli import EXIT_USAGE, app, err, fail, out
+from tripwire.cli_common import EXIT_USAGE, app, err, fail, out
 from tripwire.folders import FolderError, RunFolder, SweepFolder, open_result
 from tripwire.plotkinds import FORMATS, KINDS
 

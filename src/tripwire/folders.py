@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from tripwire.errors import UsageError
 from tripwire.results import MANIFEST, ManifestError, read_manifest, read_table, sha256
 
 
-class FolderError(Exception):
+class FolderError(UsageError):
     """A result folder that cannot be read (the message names the folder and the file)."""
 
 

@@ -22,6 +22,7 @@ import yaml
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from tripwire.errors import UsageError
 from tripwire.folders import FolderError, RunFolder, SweepFolder, finite
 from tripwire.plotkinds import FORMATS, KINDS, RUN_KINDS, SWEEP_KINDS
 from tripwire.plotstyle import (
@@ -40,7 +41,7 @@ from tripwire.summary import AREAS
 TITLE = {"theatre": "Theatre (all three states)", **{c: c.capitalize() for c in COUNTRIES}}
 
 
-class PlotError(Exception):
+class PlotError(UsageError):
     """A plot that cannot be made from this folder with these options (user-facing)."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tripwire.errors import UsageError
 from tripwire.summary import AREAS, point_metrics
 
 METRICS = (
@@ -29,7 +30,7 @@ METRICS = (
 )
 
 
-class PrecisionError(ValueError):
+class PrecisionError(UsageError, ValueError):
     """A --precision the run cannot use (message for the user)."""
 
 

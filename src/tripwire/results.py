@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from tripwire.errors import UsageError
 from tripwire.model.outcome import FORMATIONS_KEY
 from tripwire.scenario import MAX_SEED  # manifests' seeds are checked against it
 
@@ -170,7 +171,7 @@ def checksums(folder: Path) -> dict[str, str]:
 CLAIM = ".claim"  # in a result folder while a command writes it (see claim)
 
 
-class FolderBusy(ValueError):
+class FolderBusy(UsageError, ValueError):
     """Another command is writing the folder (the message names the folder and the holder)."""
 
 
@@ -388,7 +389,7 @@ def tripwire_manifest(folder: Path) -> dict[str, Any] | None:
     return _read_manifest(folder)[0]
 
 
-class ManifestError(ValueError):
+class ManifestError(UsageError, ValueError):
     """A manifest a reader cannot use. ``why`` says what is wrong ("no manifest.json", "its
     manifest.json is not JSON", "its manifest.json is damaged: ..."); ``damaged`` is true
     when it is tripwire's by its keys but a field has the wrong type or value (edited or
@@ -618,7 +619,7 @@ def read_manifest(folder: Path) -> tuple[dict[str, Any], str]:
     return manifest, check_manifest(manifest, folder)
 
 
-class NotReplaceable(ValueError):
+class NotReplaceable(UsageError, ValueError):
     """A folder that ``--force`` must not delete (the message names it and says why)."""
 
 

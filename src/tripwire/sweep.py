@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from scipy.stats import qmc
 
 from tripwire.distributions import Distribution
+from tripwire.errors import UsageError
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 MAX_GRID_VALUES = 1_000  # grid values of one factor, at most
@@ -34,7 +35,7 @@ _WHY_POINTS = (
 _DIST_KINDS = ("uniform", "triangular", "normal", "lognormal", "exponential", "choice")
 
 
-class SweepError(Exception):
+class SweepError(UsageError):
     """A sweep that cannot be run (bad path, range or design), with a user-facing message."""
 
 

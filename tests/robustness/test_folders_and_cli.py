@@ -23,7 +23,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import tripwire.cli as cli_mod
+import tripwire.campaign as cli_mod  # where the run's experiment layer lives
 import tripwire.cli_sweep as cli_sweep_mod
 import tripwire.runner as runner_mod
 import tripwire.sweeprun as sweeprun
@@ -600,9 +600,10 @@ SLOW_START = textwrap.dedent(
         return real(path, obj)
 
     results.write_json = slow
+    import tripwire.campaign as campaign
     import tripwire.cli as cli
     import tripwire.sweeprun as sweeprun
-    cli.write_json = sweeprun.write_json = slow
+    campaign.write_json = sweeprun.write_json = slow
     sys.argv = ["simulate", *sys.argv[1:]]
     cli.main()
     """
@@ -665,7 +666,7 @@ def test_a_held_claim_refuses_run_resume_and_sweep_naming_the_folder(tmp_path):
     from tripwire.loader import load_scenario
 
     state["resume"]["scenarios"] = {
-        "mini": cli_mod._digest(load_scenario(tmp_path / "mini.yaml").scenario)
+        "mini": cli_mod.digest(load_scenario(tmp_path / "mini.yaml").scenario)
     }
     (out / "manifest.json").write_text(json.dumps(state))
     with claim(out):
