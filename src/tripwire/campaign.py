@@ -462,6 +462,7 @@ def run(
         files = files or [Path(f) for f in saved["files"]]
         replications, seed = saved["replications"], saved["seed"]
         precision, max_replications = saved["precision"], saved["max_replications"]
+        overrides = saved.get("overrides") or None
     if not files:
         raise UsageError("give scenario files to run, or --resume FOLDER")
     try:
@@ -530,6 +531,7 @@ def run(
                 "seed": root,
                 "precision": precision,
                 "max_replications": max_replications,
+                **({"overrides": overrides} if overrides else {}),
             },
             "stages": [],
         }
@@ -663,3 +665,425 @@ def _batch(
         },
     )
     return RunOutcome(run_dir, names, done, root, workers, computed, secs, summaries, comparisons)
+
+
+# --------------------------------------------------------------------------- sweeps
+
+SPEC_KEYS = {"name", "scenarios", "vary", "design", "samples", "replications", "seed", "chunk"}
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _spec_fields() -> dict[str, tuple[Any, str]]:
+    from tripwire.scenario import MAX_SEED
+    from tripwire.sweep import DESIGNS
+
+    return {  # key: (test of its value, what it must be)
+        "samples": (_positive, "a whole number of at least 1"),
+        "replications": (_positive, "a whole number of at least 1"),
+        "chunk": (_positive, "a whole number of at least 1"),
+        "seed": (
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SEED,
+            f"a whole number from 0 to {MAX_SEED} (2^63 - 1)",
+        ),
+        "design": (lambda v: v in DESIGNS, f"one of {', '.join(DESIGNS)}"),
+        "scenarios": (
+            lambda v: isinstance(v, list) and bool(v) and all(isinstance(f, str) and f for f in v),
+            "a list of scenario files, e.g. [brigade.yaml]",
+        ),
+        "vary": (
+            lambda v: isinstance(v, dict) and all(isinstance(k, str) and k for k in v),
+            "a mapping of parameter paths to ranges or values, e.g. {warning.days: 0:30:7}",
+        ),
+    }
+
+
+def _spec_problems(file: Path, data: dict[Any, Any], lines: dict[Any, int]) -> list[Problem]:
+    """Every problem of a sweep file's fields, each with its line."""
+    import json
+
+    from tripwire.names import check_name
+    from tripwire.sweep import SweepError, factor_from
+
+    out: list[Problem] = []
+
+    def problem(key: tuple[Any, ...], message: str) -> None:
+        field_ = ".".join(str(k) for k in key)
+        out.append(Problem(str(file), field_, message, lines.get(key)))
+
+    for key in data:
+        if key not in SPEC_KEYS:
+            problem((key,), f"unknown sweep key (known: {', '.join(sorted(SPEC_KEYS))})")
+    if "name" in data:  # it becomes results/sweeps/<name>-<time>/: one plain name
+        value = data["name"]
+        if not isinstance(value, str):
+            problem(("name",), f"must be text, not {json.dumps(value, default=str)}")
+        else:
+            try:
+                check_name(value)
+            except ValueError as exc:
+                problem(("name",), str(exc))
+    if "scenarios" not in data:
+        problem(("scenarios",), "missing: a sweep file needs scenarios: [files]")
+    fields = _spec_fields()
+    for key, (ok, what) in fields.items():
+        if key in data and not ok(data[key]):
+            problem((key,), f"must be {what}, not {json.dumps(data[key], default=str)[:60]}")
+    if fields["vary"][0](data["vary"]):
+        for path, value in data["vary"].items():
+            try:
+                factor_from(path, value)
+            except SweepError as exc:
+                message = str(exc).removeprefix(f"vary {path}: ")
+                problem(("vary", path), message)
+    return sorted(out, key=lambda p: p.line or 0)
+
+
+def read_spec(targets: Sequence[Path]) -> tuple[list[Path], dict[str, Any]]:
+    """Scenario files as given, or one sweep-spec file (a mapping with ``vary``), whose
+    fields are checked here: a :class:`ScenarioError` with one problem per wrong field,
+    each naming the file, the line and the field."""
+    from tripwire.yamlio import read_yaml
+
+    if len(targets) == 1:
+        data, lines = read_yaml(targets[0])
+        if isinstance(data, dict) and "vary" in data and "countries" not in data:
+            problems = _spec_problems(targets[0], data, lines)
+            if problems:
+                raise ScenarioError(problems)
+            files = [targets[0].parent / f for f in data["scenarios"]]
+            return files, data
+    return list(targets), {}
+
+
+def _stored_chunk(folder: Path | None) -> int | None:
+    """On a resume, the chunk size the sweep started with (part files are per chunk);
+    ``None`` if the folder's manifest is not a sound sweep manifest (the resume check then
+    says why)."""
+    from tripwire.results import ManifestError, read_manifest
+
+    if folder is None:
+        return None
+    try:
+        manifest, kind = read_manifest(folder)
+    except ManifestError:
+        return None
+    return int(manifest["spec"]["chunk"]) if kind == "sweep" else None
+
+
+class SweepFailed(RunFailed):
+    """Every chunk of a sweep failed twice: nothing to summarise (``failures`` lists them)."""
+
+    def __init__(self, message: str, failures: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+@dataclass
+class SweepRunOutcome:
+    """What a sweep left in its folder (``result``: points and sensitivity)."""
+
+    folder: Path
+    plan: Any = None
+    replications: int = 0
+    total: int = 0
+    result: dict[str, Any] = field(default_factory=dict)
+    outcome: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+    already_complete: bool = False
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return list(self.outcome.failures) if self.outcome is not None else []
+
+
+def sweep(
+    targets: Sequence[Path],
+    *,
+    vary: Sequence[str] | dict[str, Any] | None = None,
+    design: str | None = None,
+    samples: int | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    chunk: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    connect_timeout: float = 10.0,
+    resume: Path | None = None,
+    out_dir: Path | None = None,
+    force: bool = False,
+    yes: bool = False,
+    command: str = "tripwire.sweep(...)",
+    reporter: Reporter | None = None,
+) -> SweepRunOutcome:
+    """Run a parameter sweep over one or more postures into a resumable folder (see
+    ``simulate sweep``). ``vary``: ``PATH=SPEC`` texts, or a mapping of paths to specs as
+    in a sweep file."""
+    from tripwire.runner import chunk_size
+    from tripwire.sweep import SweepError, factor_from, parse_factor
+    from tripwire.sweeprun import build_plan, make_chunks, open_folder, point_specs
+
+    rep = reporter or Silent()
+    files, spec = read_spec(targets)
+    loaded = load_all(files, reporter=rep)
+    held: Claim | None = None
+    try:
+        factors = [factor_from(p, v) for p, v in (spec.get("vary") or {}).items()]
+        if isinstance(vary, dict):
+            factors += [factor_from(p, v) for p, v in vary.items()]
+        else:
+            factors += [parse_factor(v) for v in vary or []]
+        n = replications or int(spec.get("replications") or loaded[0].scenario.replications)
+        root = seed if seed is not None else int(spec.get("seed", loaded[0].scenario.seed))
+        size = chunk or spec.get("chunk") or _stored_chunk(resume)
+        size = size or chunk_size(n, workers if dask_local is None else dask_local)
+        name = spec.get("name") or "-".join(ls.scenario.name for ls in loaded)
+        plan = build_plan(
+            loaded,
+            factors,
+            design or spec.get("design", "grid"),
+            samples if samples is not None else int(spec.get("samples", 64)),
+            n,
+            root,
+            int(size),
+            str(name),
+        )
+        try:
+            folder = resume or out_dir or new_run_dir(Path("results") / "sweeps", plan.name)
+        except ValueError as exc:
+            raise SweepError(f"cannot name the sweep folder: {exc}") from None
+        specs = point_specs(plan)  # validates every point before anything is written
+        total = len(plan.postures) * len(plan.design.points) * n
+        if resume is None:
+            cores = workers if dask_local is None else dask_local
+            guess = estimate(
+                [ls.scenario for ls in loaded], total // len(loaded), cores, folder, buildup=False
+            )
+            if (guess.too_long or guess.too_big) and not yes:
+                raise SweepError(
+                    guess.describe(
+                        f"{len(plan.design.points)} points x {len(plan.postures)} postures x "
+                        f"{n:,} replications",
+                        cores,
+                    )
+                    + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of "
+                    "the free space. Use fewer points or replications, or --yes to run it anyway"
+                )
+        status, held = open_folder(folder, plan, resume is not None, force, notify=rep.note)
+        chunks = make_chunks(plan, specs)  # after the guard: a refused sweep builds none
+    except BaseException as exc:
+        if held is not None:
+            held.release()
+        if isinstance(exc, OSError):
+            raise UsageError(
+                f"cannot write the sweep folder {folder}: {exc.strerror or exc}"
+            ) from None
+        raise
+    if held is None:  # only a complete sweep is not claimed: it is only read
+        return SweepRunOutcome(folder, already_complete=True)
+    with held:  # the folder is this command's until its manifest is final
+        backend_args = (workers, scheduler, dask_local, connect_timeout)
+        result, outcome, info = _run_sweep(plan, folder, chunks, total, rep, backend_args, command)
+    return SweepRunOutcome(folder, plan, n, total, result, outcome, info)
+
+
+def _run_sweep(
+    plan: Any,
+    folder: Path,
+    chunks: list[Any],
+    total: int,
+    rep: Reporter,
+    backend_args: tuple[int, str | None, int | None, float],
+    command: str,
+) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """Run the chunks, join them and write the final manifest: the part of a sweep done
+    while the folder is claimed. Faults end here with the resume command."""
+    from tripwire.backends import make_backend
+    from tripwire.sweeprun import complete, execute, finalize
+
+    started = dt.datetime.now(dt.UTC)
+    hint = f"simulate sweep ... --resume {folder}"
+    interrupted = f"interrupted: finished chunks are kept; continue with --resume {folder}"
+    try:
+        backend = make_backend(*backend_args)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        with rep.progress(total) as tick, sigterm_as_interrupt():
+            try:
+                outcome = execute(plan, folder, backend, tick, chunks, notify=rep.warn)
+            except KeyboardInterrupt:
+                raise Interrupted(interrupted) from None
+            except OSError as exc:
+                raise _write_failed(exc, folder, hint) from None
+            except BackendError as exc:
+                raise RunFailed(f"{exc}; continue with --resume {folder}") from None
+    finally:
+        backend.close()
+    info = {
+        "tripwire_version": __version__,
+        "command": command,
+        "backend": backend.label,
+        "workers": backend.workers,
+        "points": len(plan.design.points),
+        "postures": [p.name for p in plan.postures],
+        "replications_total": total,
+        "computed_chunks": outcome.computed,
+        "reused_chunks": outcome.reused,
+    }
+
+    def timed() -> dict[str, Any]:
+        secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
+        return {
+            "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "wall_seconds": round(secs, 2),
+        }
+
+    if outcome.failures and not outcome.computed and not outcome.reused:
+        # nothing to join: record the failures (status incomplete) and say how to retry
+        try:
+            complete(plan, outcome, {**info, **timed()})
+        except OSError as exc:
+            raise _write_failed(exc, folder, hint) from None
+        kinds: dict[str, int] = {}
+        for f in outcome.failures:
+            kinds[f["error"]] = kinds.get(f["error"], 0) + 1
+        common = sorted(kinds.items(), key=lambda kv: -kv[1])
+        shown = "; ".join(f"{e} ({k} chunks)" for e, k in common[:3])
+        raise SweepFailed(
+            f"every chunk of the sweep failed ({len(outcome.failures)} chunks, each tried "
+            f"twice): {shown}. Nothing was summarised; fix the cause, then retry with `{hint}`",
+            list(outcome.failures),
+        )
+    try:
+        with sigterm_as_interrupt():  # the join: interrupted, every part is still there
+            result = finalize(plan, outcome)
+            complete(plan, outcome, {**info, **timed()})
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted) from None
+    except OSError as exc:
+        raise _write_failed(exc, folder, hint) from None
+    info.update(timed())
+    return result, outcome, info
+
+
+def _write_failed(exc: OSError, folder: Path, hint: str) -> RunFailed:
+    """A write error while a batch runs (full disk, lost permission): the file, the
+    system's reason, and how to continue."""
+    return RunFailed(
+        f"cannot write {exc.filename or folder}: {exc.strerror or exc}. Finished chunks are "
+        f"kept; make room and continue with `{hint}`"
+    )
+
+
+# --------------------------------------------------------------------------- threshold
+
+
+def threshold_metrics(s: Scenario) -> list[str]:
+    """The metrics a threshold search can target for scenario ``s``."""
+    from tripwire.summary import AREAS
+
+    known = [f"{k}_{a}" for a in AREAS for k in ("p_beat_fa", "p_hold", "censored")]
+    known += [f"{k}_{a}_h" for a in AREAS for k in ("ttr_median", "ttr_rmean")]
+    known += [f"p_reinforced_{a}_by_{cp:g}h" for a in AREAS for cp in s.checkpoints_hours]
+    return known
+
+
+def check_target(goal: Any, text: str) -> None:
+    """A target a metric can reach: finite, and between 0 and 1 for a probability
+    (``p_beat_fa_*``, ``p_hold_*``, ``p_reinforced_*``, ``censored_*``); a
+    :class:`~tripwire.sweep.SweepError` otherwise.
+
+    An hours target may be negative: time-to-reinforce is counted from the attack, and is
+    negative when the forces were ready before it (docs/model.md)."""
+    import math
+
+    from tripwire.sweep import SweepError
+
+    if not math.isfinite(goal.value):
+        raise SweepError(f"--target {text!r}: the value must be a finite number")
+    if goal.metric.startswith(("p_", "censored_")) and not 0 <= goal.value <= 1:
+        raise SweepError(
+            f"--target {text!r}: {goal.metric} is a probability, so its target must be "
+            f"between 0 and 1 (e.g. {goal.metric}{goal.op}0.9), not {goal.value:g}"
+        )
+
+
+@dataclass
+class ThresholdOutcome:
+    """A threshold search's answer (``result``: estimate, conservative, evaluations...)."""
+
+    path: str
+    metric: str
+    result: dict[str, Any]
+
+
+def threshold(
+    file: Path,
+    vary: str,
+    target: str,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    tolerance: float | None = None,
+    workers: int = 1,
+    yes: bool = False,
+    reporter: Reporter | None = None,
+) -> ThresholdOutcome:
+    """Smallest parameter value at which a metric meets a target, by bisection over Monte
+    Carlo estimates (common random numbers), with a conservative answer from its CI (see
+    ``simulate threshold``)."""
+    import math
+
+    from tripwire.sweep import SweepError, parse_factor
+    from tripwire.threshold import Evaluation, check_tolerance, find_threshold, parse_target
+
+    rep = reporter or Silent()
+    (ls,) = load_all([file], reporter=rep)
+    s = ls.scenario
+    factor = parse_factor(vary)
+    goal = parse_target(target, threshold_metrics(s))
+    check_target(goal, target)
+    lo, hi = factor.bounds()
+    if tolerance is not None and not tolerance > 0:
+        raise SweepError(f"--tolerance must be a positive number, not {tolerance:g}")
+    n, tol = replications or min(s.replications, 500), tolerance or (hi - lo) / 64
+    check_tolerance(tol, lo, hi)  # before counting evaluations (5e-324 overflowed there)
+    # both ends, then two bisections (the estimate's and the conservative one's)
+    evaluations = 2 + 2 * max(0, math.ceil(math.log2(max(hi - lo, tol) / tol)))
+    guess = estimate([s], n * evaluations, workers, Path.cwd(), buildup=False)
+    if guess.too_long and not yes:
+        raise SweepError(
+            f"up to {evaluations} evaluations x {n:,} replications would take about "
+            f"{guess.duration} on {workers} worker(s); the limit is {guess.max_hours:g} h "
+            "(TRIPWIRE_MAX_HOURS). Use fewer replications, a coarser --tolerance, or --yes "
+            "to run it anyway"
+        )
+    evaluated: list[float] = []
+
+    def on_eval(e: Evaluation) -> None:
+        evaluated.append(e.x)
+        rep.note(f"  {factor.path} = {e.x:g}: {goal.metric} = {e.metrics[goal.metric]:.3f}")
+
+    try:
+        res = find_threshold(
+            ls, factor, goal, n, s.seed if seed is None else seed, workers, tol, on_eval
+        )
+    except (SweepError, ScenarioError):
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted: a threshold search keeps nothing; run it again to search"
+        ) from None
+    except BackendError as exc:
+        raise RunFailed(f"{exc}; run the same command again to retry") from None
+    except Exception as exc:  # noqa: BLE001 - a chunk raised, in a worker or inline
+        raise RunFailed(
+            f"the search failed after {len(evaluated)} evaluations: a chunk of replications "
+            f"raised {type(exc).__name__}: {exc}. A threshold search keeps no partial results: "
+            "fix the cause, then run the same command again"
+        ) from None
+    return ThresholdOutcome(factor.path, goal.metric, res)

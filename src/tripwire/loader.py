@@ -588,12 +588,56 @@ def _highest(d: Any) -> float:
     return float(max(values)) if values else math.inf
 
 
+def _override_step(obj: Any, key: str) -> tuple[Any, str | int]:
+    """One step of an override path: a mapping key, a list index, or a list item's id or
+    name (the same steps as a sweep's paths)."""
+    if isinstance(obj, dict) and key in obj:
+        return obj[key], key
+    if isinstance(obj, list):
+        if key.isdigit() and int(key) < len(obj):
+            return obj[int(key)], int(key)
+        for i, item in enumerate(obj):
+            if isinstance(item, dict) and key in (item.get("id"), item.get("name")):
+                return item, i
+    raise KeyError(key)
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> list[PathKey]:
+    """Set each dotted path of ``overrides`` in the resolved scenario ``data`` (in place) to
+    its value: a number, a date, a string, or a distribution written as in a file
+    (``{"uniform": {"low": 1, "high": 3}}``). A top-level name without dots may be a field the
+    file left out (``replications``); any other path must exist. Returns the paths set; a
+    ``KeyError`` names an unknown path."""
+    done: list[PathKey] = []
+    for text, value in overrides.items():
+        parts = [p for p in text.replace("[", ".").replace("]", "").split(".") if p]
+        if len(parts) == 1:
+            data[parts[0]] = value
+            done.append((parts[0],))
+            continue
+        obj: Any = data
+        keys: list[str | int] = []
+        try:
+            for part in parts[:-1]:
+                obj, k = _override_step(obj, part)
+                keys.append(k)
+            _, last = _override_step(obj, parts[-1])
+        except KeyError as exc:
+            raise KeyError(text, str(exc.args[0])) from None
+        obj[last] = value
+        done.append((*keys, last))
+    return done
+
+
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
     """Load, merge, resolve and validate a scenario file.
 
     Args:
         path: the scenario YAML.
-        overrides: top-level fields replacing the file's (``replications``, ``seed``).
+        overrides: values replacing the file's after references are resolved, by dotted
+            path (``{"warning.days": 5}``, ``{"network.links.gap_rail.channels": 4}``,
+            ``{"seed": 7}``; see :func:`apply_overrides`); each is reported as an
+            ``override`` in the provenance.
 
     Raises:
         ScenarioError: with every problem found, each naming file, field path and line.
@@ -634,7 +678,13 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     data = _resolve(raw, (), cats, refs, issues)
     if issues:
         raise ScenarioError([problem(p, m) for p, m in issues])
-    data = _merge(data, overrides or {})
+    try:
+        set_paths = apply_overrides(data, dict(overrides or {}))
+    except KeyError as exc:
+        text, step = exc.args
+        raise ScenarioError(
+            [Problem(fname, text, f"override: the scenario has no {step!r} on this path")]
+        ) from None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -650,7 +700,13 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         if r.ref
     }
     warnings = [problem(p, m) for p, m in implausible(data) + _inconsistent(scenario)]
-    return LoadedScenario(scenario, path, data, _provenance(data, refs), used, warnings)
+    origins = _provenance(data, refs)
+    for p in set_paths:  # what the caller set replaces what the file said, and says so
+        key = dotted(p)
+        for k in [k for k in origins if k == key or k.startswith((key + ".", key + "["))]:
+            del origins[k]
+        origins[key] = Origin("override", None, "set by the caller, not the file")
+    return LoadedScenario(scenario, path, data, origins, used, warnings)
 
 
 def _message(err: Any) -> str:

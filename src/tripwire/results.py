@@ -508,6 +508,8 @@ def _run_problems(m: Mapping[str, Any]) -> list[str]:
             ("max_replications", lambda v: _count(v, 1), "a positive integer"),
         ],
     )
+    if not isinstance(resume.get("overrides", {}), dict):
+        problems.append("resume.overrides is not a mapping of dotted paths to values")
     stages = m.get("stages")
     if not isinstance(stages, list):
         return [*problems, "stages is not a list"]
