@@ -340,7 +340,24 @@ def make_backend(
     """The backend a sweep asked for: ``--scheduler``, ``--dask-local N`` or local processes."""
     if scheduler is not None or dask_local is not None:
         return DaskBackend(scheduler=scheduler, local_workers=dask_local, timeout_s=timeout_s)
+    if workers > 1 and (why := processes_unavailable()):
+        print(f"note: {why}; running in one process", file=sys.stderr, flush=True)
+        return InlineBackend()
     return InlineBackend() if workers <= 1 else LocalBackend(workers)
+
+
+def processes_unavailable() -> str | None:
+    """Why local worker processes cannot start here, or ``None`` when they can.
+
+    Every worker re-imports the program's main module by its path (multiprocessing's
+    rule for the forkserver and spawn methods). A main program read from standard input
+    (``python - < script.py``) has no file to import, and the pool would break in every
+    worker; an interactive session or a notebook has no main path at all, which is fine."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.isfile(path):
+        return None
+    return f"the main program {path!r} is not a file worker processes can import"
 
 
 def stream(

@@ -661,6 +661,11 @@ def _batch(
             "replication i, shared by every scenario (common random numbers)",
             **precision_block,
             "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
+            **(
+                {"overrides": state["resume"]["overrides"]}
+                if "overrides" in state["resume"]
+                else {}
+            ),
             **({"resumed": True} if resumed else {}),
         },
     )
@@ -677,8 +682,8 @@ def _positive(v: Any) -> bool:
 
 
 def _spec_fields() -> dict[str, tuple[Any, str]]:
+    from tripwire.designs import DESIGNS
     from tripwire.scenario import MAX_SEED
-    from tripwire.sweep import DESIGNS
 
     return {  # key: (test of its value, what it must be)
         "samples": (_positive, "a whole number of at least 1"),
@@ -704,8 +709,8 @@ def _spec_problems(file: Path, data: dict[Any, Any], lines: dict[Any, int]) -> l
     """Every problem of a sweep file's fields, each with its line."""
     import json
 
+    from tripwire.designs import SweepError, factor_from
     from tripwire.names import check_name
-    from tripwire.sweep import SweepError, factor_from
 
     out: list[Problem] = []
 
@@ -822,8 +827,8 @@ def sweep(
     """Run a parameter sweep over one or more postures into a resumable folder (see
     ``simulate sweep``). ``vary``: ``PATH=SPEC`` texts, or a mapping of paths to specs as
     in a sweep file."""
+    from tripwire.designs import SweepError, factor_from, parse_factor
     from tripwire.runner import chunk_size
-    from tripwire.sweep import SweepError, factor_from, parse_factor
     from tripwire.sweeprun import build_plan, make_chunks, open_folder, point_specs
 
     rep = reporter or Silent()
@@ -995,13 +1000,13 @@ def threshold_metrics(s: Scenario) -> list[str]:
 def check_target(goal: Any, text: str) -> None:
     """A target a metric can reach: finite, and between 0 and 1 for a probability
     (``p_beat_fa_*``, ``p_hold_*``, ``p_reinforced_*``, ``censored_*``); a
-    :class:`~tripwire.sweep.SweepError` otherwise.
+    :class:`~tripwire.designs.SweepError` otherwise.
 
     An hours target may be negative: time-to-reinforce is counted from the attack, and is
     negative when the forces were ready before it (docs/model.md)."""
     import math
 
-    from tripwire.sweep import SweepError
+    from tripwire.designs import SweepError
 
     if not math.isfinite(goal.value):
         raise SweepError(f"--target {text!r}: the value must be a finite number")
@@ -1038,8 +1043,8 @@ def threshold(
     ``simulate threshold``)."""
     import math
 
-    from tripwire.sweep import SweepError, parse_factor
-    from tripwire.threshold import Evaluation, check_tolerance, find_threshold, parse_target
+    from tripwire.bisection import Evaluation, check_tolerance, find_threshold, parse_target
+    from tripwire.designs import SweepError, parse_factor
 
     rep = reporter or Silent()
     (ls,) = load_all([file], reporter=rep)

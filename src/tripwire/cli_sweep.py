@@ -15,10 +15,10 @@ from rich.table import Table
 
 from tripwire import campaign
 from tripwire.cli_common import ConsoleReporter, app, err, fail, failed, out
+from tripwire.designs import DESIGNS
 from tripwire.errors import TripwireError
 from tripwire.scenario import MAX_SEED
 from tripwire.summary import AREAS
-from tripwire.sweep import DESIGNS
 
 
 @app.command()

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from tripwire import metrics
 from tripwire.backends import Backend, stream
+from tripwire.designs import Design, Factor, SweepError, make_design, resolve_path, with_values
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
 from tripwire.results import (
@@ -60,7 +61,6 @@ from tripwire.results import (
 )
 from tripwire.runner import Chunk, Row, run_chunk
 from tripwire.summary import AREAS, OUTCOME_COLUMNS, censored_times, point_metrics
-from tripwire.sweep import Design, Factor, SweepError, make_design, resolve_path, with_values
 
 
 @dataclass(frozen=True)

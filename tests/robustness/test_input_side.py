@@ -25,26 +25,26 @@ from typer.testing import CliRunner
 
 from tests.conftest import SCENARIOS
 from tripwire import yamlio
-from tripwire.cli import app
-from tripwire.errors import ScenarioError
-from tripwire.loader import load_scenario, validate_data
-from tripwire.runner import make_chunks, run_chunk
-from tripwire.scenario import MAX_DAYS, MAX_HOURS, MAX_SEED, Scenario
-from tripwire.summary import MAX_CURVE_POINTS, _curve
-from tripwire.sweep import (
-    MAX_DESIGN_POINTS,
-    MAX_GRID_VALUES,
-    SweepError,
-    make_design,
-    parse_factor,
-)
-from tripwire.threshold import (
+from tripwire.bisection import (
     MIN_RELATIVE_TOLERANCE,
     Evaluation,
     Target,
     _bisect,
     check_tolerance,
 )
+from tripwire.cli import app
+from tripwire.designs import (
+    MAX_DESIGN_POINTS,
+    MAX_GRID_VALUES,
+    SweepError,
+    make_design,
+    parse_factor,
+)
+from tripwire.errors import ScenarioError
+from tripwire.loader import load_scenario, validate_data
+from tripwire.runner import make_chunks, run_chunk
+from tripwire.scenario import MAX_DAYS, MAX_HOURS, MAX_SEED, Scenario
+from tripwire.summary import MAX_CURVE_POINTS, _curve
 from tripwire.yamlio import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
 runner = CliRunner()

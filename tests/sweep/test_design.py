@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SCENARIOS
-from tripwire.loader import load_scenario
-from tripwire.sweep import (
+from tripwire.designs import (
     SweepError,
     current_value,
     factor_from,
@@ -12,6 +11,7 @@ from tripwire.sweep import (
     resolve_path,
     with_values,
 )
+from tripwire.loader import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tripwire.designs import Factor, SweepError, resolve_path, with_values
 from tripwire.loader import LoadedScenario, validate_data
 from tripwire.runner import run_batch, to_table
 from tripwire.summary import point_metrics
-from tripwire.sweep import Factor, SweepError, resolve_path, with_values
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
