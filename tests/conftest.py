@@ -10,12 +10,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import settings
 
 from tripwire.model import compile_plan, simulate
 from tripwire.runner import replication_seed
 from tripwire.scenario import Scenario
 
 os.environ["COLUMNS"] = "200"  # wide tables in CliRunner output (rich reads it at start)
+
+# Property tests are deterministic by default (the same examples every run, so CI cannot
+# flake); HYPOTHESIS_PROFILE=explore draws new examples each run to look for more.
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 SHIPPED = ["rotational", "brigade", "permanent", "baltic_request", "suwalki_cut"]

@@ -33,6 +33,9 @@ def _console(stderr: bool = False) -> Console:
     return c
 
 
+CORES = os.cpu_count() or 1
+"""The default number of local worker processes: every core."""
+
 out = _console()
 err = _console(stderr=True)
 EXIT_USAGE = 2

@@ -3,7 +3,6 @@ print. The run itself is :func:`tripwire.campaign.run`."""
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import typer
 from rich.table import Table
 
 from tripwire import __version__, campaign
-from tripwire.cli_common import ConsoleReporter, app, failed, out
+from tripwire.cli_common import CORES, ConsoleReporter, app, failed, out
 from tripwire.errors import TripwireError
 from tripwire.loader import LoadedScenario
 from tripwire.model import compile_plan
@@ -29,75 +28,90 @@ def load_all(files: list[Path]) -> list[LoadedScenario]:
         raise failed(exc) from None
 
 
+# the options of `simulate run`, declared apart so the command itself stays short
+Files = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Scenario YAML files; several are compared under common random numbers "
+        "(with --resume: optional, read from the folder when left out)."
+    ),
+]
+Replications = Annotated[
+    int | None,
+    typer.Option(
+        "--replications",
+        "-n",
+        min=1,
+        help="Replications per scenario (default: the value in the file).",
+    ),
+]
+Seed = Annotated[
+    int | None,
+    typer.Option(min=0, max=MAX_SEED, help="Batch seed (default: the value in the file)."),
+]
+Workers = Annotated[
+    int,
+    typer.Option(min=1, help="Local worker processes; results are identical for any number."),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option("--out", help="Result folder (default: results/<names>-<UTC time>)."),
+]
+Resume = Annotated[
+    Path | None,
+    typer.Option(
+        help="Continue an interrupted run in this folder: checksum-verified chunks are "
+        "kept, the rest run again (same replications, seed and scenarios)."
+    ),
+]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing result folder given with --out (only a tripwire one).",
+    ),
+]
+Yes = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        help="Run even when the estimate says the batch would take longer than "
+        "TRIPWIRE_MAX_HOURS (default 24) or fill the disk.",
+    ),
+]
+Plot = Annotated[
+    bool,
+    typer.Option("--plot", help="Also draw every figure into RESULT/plots (see `plot`)."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Precision = Annotated[
+    str | None,
+    typer.Option(
+        help="Sequential stopping: METRIC=H adds replications until the 95% CI half-width "
+        "of METRIC is at most H for every scenario (-n is the first stage), e.g. "
+        "p_beat_fa_theatre=0.01 or ttr_median_theatre_h=6. Metrics: p_beat_fa_<area>, "
+        "p_hold_<area>, ttr_median_<area>_h; area: estonia, latvia, lithuania or theatre.",
+    ),
+]
+MaxReplications = Annotated[
+    int, typer.Option(min=1, help="Upper bound on replications with --precision.")
+]
+
+
 @app.command()
 def run(
-    files: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Scenario YAML files; several are compared under common random numbers "
-            "(with --resume: optional, read from the folder when left out)."
-        ),
-    ] = None,
-    replications: Annotated[
-        int | None,
-        typer.Option(
-            "--replications",
-            "-n",
-            min=1,
-            help="Replications per scenario (default: the value in the file).",
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(min=0, max=MAX_SEED, help="Batch seed (default: the value in the file)."),
-    ] = None,
-    workers: Annotated[
-        int,
-        typer.Option(min=1, help="Local worker processes; results are identical for any number."),
-    ] = os.cpu_count() or 1,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Result folder (default: results/<names>-<UTC time>)."),
-    ] = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option(
-            help="Continue an interrupted run in this folder: checksum-verified chunks are "
-            "kept, the rest run again (same replications, seed and scenarios)."
-        ),
-    ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an existing result folder given with --out (only a tripwire one).",
-        ),
-    ] = False,
-    yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes",
-            help="Run even when the estimate says the batch would take longer than "
-            "TRIPWIRE_MAX_HOURS (default 24) or fill the disk.",
-        ),
-    ] = False,
-    plot: Annotated[
-        bool,
-        typer.Option("--plot", help="Also draw every figure into RESULT/plots (see `plot`)."),
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    precision: Annotated[
-        str | None,
-        typer.Option(
-            help="Sequential stopping: METRIC=H adds replications until the 95% CI half-width "
-            "of METRIC is at most H for every scenario (-n is the first stage), e.g. "
-            "p_beat_fa_theatre=0.01 or ttr_median_theatre_h=6. Metrics: p_beat_fa_<area>, "
-            "p_hold_<area>, ttr_median_<area>_h; area: estonia, latvia, lithuania or theatre.",
-        ),
-    ] = None,
-    max_replications: Annotated[
-        int, typer.Option(min=1, help="Upper bound on replications with --precision.")
-    ] = 100_000,
+    files: Files = None,
+    replications: Replications = None,
+    seed: Seed = None,
+    workers: Workers = CORES,
+    out_dir: Out = None,
+    resume: Resume = None,
+    force: Force = False,
+    yes: Yes = False,
+    plot: Plot = False,
+    quiet: Quiet = False,
+    precision: Precision = None,
+    max_replications: MaxReplications = 100_000,
 ) -> None:
     """Run a Monte Carlo batch of each scenario, print a summary and write a result folder."""
     try:

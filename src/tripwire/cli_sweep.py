@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import sys
@@ -14,87 +13,102 @@ import typer
 from rich.table import Table
 
 from tripwire import campaign
-from tripwire.cli_common import ConsoleReporter, app, err, fail, failed, out
+from tripwire.cli_common import CORES, ConsoleReporter, app, err, fail, failed, out
 from tripwire.designs import DESIGNS
 from tripwire.errors import TripwireError
 from tripwire.scenario import MAX_SEED
 from tripwire.summary import AREAS
 
+# the options of `simulate sweep`, declared apart so the command stays short
+SweepTargets = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Scenario files (postures compared point by point), or one sweep-spec YAML."
+    ),
+]
+SweepVary = Annotated[
+    list[str] | None,
+    typer.Option("--vary", help="PATH=LOW:HIGH[:N] or PATH=V1,V2,... (repeatable)."),
+]
+SweepDesign = Annotated[
+    str | None, typer.Option(help=f"One of {', '.join(DESIGNS)} (default grid).")
+]
+SweepSamples = Annotated[
+    int | None, typer.Option(help="Base samples of lhs, sobol, morris designs.")
+]
+SweepReplications = Annotated[
+    int | None,
+    typer.Option("--replications", "-n", min=1, help="Replications per point and posture."),
+]
+SweepSeed = Annotated[
+    int | None,
+    typer.Option(min=0, max=MAX_SEED, help="Sweep seed (default: the first file's)."),
+]
+SweepWorkers = Annotated[int, typer.Option(min=1, help="Local worker processes.")]
+SweepChunk = Annotated[
+    int | None, typer.Option(min=1, help="Replications per task (default: automatic).")
+]
+SweepScheduler = Annotated[
+    str | None,
+    typer.Option(
+        help="Address of a running Dask scheduler: tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT."
+    ),
+]
+SweepDaskLocal = Annotated[
+    int | None,
+    typer.Option(
+        "--dask-local", min=1, help="Start a Dask LocalCluster with N workers on loopback."
+    ),
+]
+SweepConnectTimeout = Annotated[
+    float, typer.Option(min=0.1, help="Seconds to wait for a Dask scheduler.")
+]
+SweepResume = Annotated[Path | None, typer.Option(help="Continue an interrupted sweep folder.")]
+SweepOutDir = Annotated[
+    Path | None,
+    typer.Option("--out", help="Sweep folder (default: results/sweeps/<name>-<UTC time>)."),
+]
+SweepQuiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+SweepPlot = Annotated[
+    bool,
+    typer.Option("--plot", help="Also draw every figure into FOLDER/plots (see `plot`)."),
+]
+SweepForce = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing sweep folder given with --out (only a tripwire one).",
+    ),
+]
+SweepYes = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        help="Run even when the estimate says the sweep would take longer than "
+        "TRIPWIRE_MAX_HOURS (default 24) or fill the disk.",
+    ),
+]
+
 
 @app.command()
 def sweep(
-    targets: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Scenario files (postures compared point by point), or one sweep-spec YAML."
-        ),
-    ],
-    vary: Annotated[
-        list[str] | None,
-        typer.Option("--vary", help="PATH=LOW:HIGH[:N] or PATH=V1,V2,... (repeatable)."),
-    ] = None,
-    design: Annotated[
-        str | None, typer.Option(help=f"One of {', '.join(DESIGNS)} (default grid).")
-    ] = None,
-    samples: Annotated[
-        int | None, typer.Option(help="Base samples of lhs, sobol, morris designs.")
-    ] = None,
-    replications: Annotated[
-        int | None,
-        typer.Option("--replications", "-n", min=1, help="Replications per point and posture."),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(min=0, max=MAX_SEED, help="Sweep seed (default: the first file's)."),
-    ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = os.cpu_count()
-    or 1,
-    chunk: Annotated[
-        int | None, typer.Option(min=1, help="Replications per task (default: automatic).")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Address of a running Dask scheduler: tcp://HOST:PORT, tls://HOST:PORT or "
-            "HOST:PORT."
-        ),
-    ] = None,
-    dask_local: Annotated[
-        int | None,
-        typer.Option(
-            "--dask-local", min=1, help="Start a Dask LocalCluster with N workers on loopback."
-        ),
-    ] = None,
-    connect_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for a Dask scheduler.")
-    ] = 10.0,
-    resume: Annotated[
-        Path | None, typer.Option(help="Continue an interrupted sweep folder.")
-    ] = None,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Sweep folder (default: results/sweeps/<name>-<UTC time>)."),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    plot: Annotated[
-        bool,
-        typer.Option("--plot", help="Also draw every figure into FOLDER/plots (see `plot`)."),
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an existing sweep folder given with --out (only a tripwire one).",
-        ),
-    ] = False,
-    yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes",
-            help="Run even when the estimate says the sweep would take longer than "
-            "TRIPWIRE_MAX_HOURS (default 24) or fill the disk.",
-        ),
-    ] = False,
+    targets: SweepTargets,
+    vary: SweepVary = None,
+    design: SweepDesign = None,
+    samples: SweepSamples = None,
+    replications: SweepReplications = None,
+    seed: SweepSeed = None,
+    workers: SweepWorkers = CORES,
+    chunk: SweepChunk = None,
+    scheduler: SweepScheduler = None,
+    dask_local: SweepDaskLocal = None,
+    connect_timeout: SweepConnectTimeout = 10.0,
+    resume: SweepResume = None,
+    out_dir: SweepOutDir = None,
+    quiet: SweepQuiet = False,
+    plot: SweepPlot = False,
+    force: SweepForce = False,
+    yes: SweepYes = False,
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube, Sobol or Morris) over one or more
     postures, locally or on Dask; stream results to a resumable folder."""
@@ -127,6 +141,18 @@ def sweep(
     if r.already_complete:
         out.print(f"{r.folder} is already complete: nothing to resume")
         return
+    _print_sweep(r)
+    if r.failures:
+        _print_failures(r.failures)
+        err.print(f"{len(r.failures)} chunks failed twice; rerun with --resume {r.folder}")
+        raise typer.Exit(1)
+    if plot:
+        from tripwire.cli_view import make_plots
+
+        make_plots(r.folder)
+
+
+def _print_sweep(r: campaign.SweepRunOutcome) -> None:
     _print_points(r.result["points"], r.plan.design.factors)
     _print_sensitivity(r.result["sensitivity"])
     done = r.total - r.outcome.reused_replications
@@ -138,14 +164,6 @@ def sweep(
         f"{r.outcome.reused} chunks reused"
     )
     out.print(f"results: {r.folder}")
-    if r.failures:
-        _print_failures(r.failures)
-        err.print(f"{len(r.failures)} chunks failed twice; rerun with --resume {r.folder}")
-        raise typer.Exit(1)
-    if plot:
-        from tripwire.cli_view import make_plots
-
-        make_plots(r.folder)
 
 
 def _print_failures(failures: list[dict[str, Any]], limit: int = 20) -> None:
@@ -224,27 +242,37 @@ def _print_sensitivity(sens: dict[str, Any]) -> None:
             )
 
 
+# the options of `simulate threshold`, declared apart so the command stays short
+ThresholdFile = Annotated[Path, typer.Argument(help="Scenario YAML file.")]
+ThresholdVary = Annotated[str, typer.Option("--vary", help="PATH=LOW:HIGH, the range to search.")]
+ThresholdTarget = Annotated[str, typer.Option(help='Goal, e.g. "p_beat_fa_lithuania>=0.9".')]
+ThresholdReplications = Annotated[
+    int | None, typer.Option("--replications", "-n", min=1, help="Replications per evaluation.")
+]
+ThresholdSeed = Annotated[
+    int | None, typer.Option(min=0, max=MAX_SEED, help="Seed (default: the file's).")
+]
+ThresholdTolerance = Annotated[
+    float | None,
+    typer.Option(help="Stop when the bracket is this narrow (default: range / 64)."),
+]
+ThresholdWorkers = Annotated[int, typer.Option(min=1, help="Local worker processes.")]
+ThresholdYes = Annotated[
+    bool,
+    typer.Option("--yes", help="Run even if the estimated time exceeds TRIPWIRE_MAX_HOURS."),
+]
+
+
 @app.command()
 def threshold(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    vary: Annotated[str, typer.Option("--vary", help="PATH=LOW:HIGH, the range to search.")],
-    target: Annotated[str, typer.Option(help='Goal, e.g. "p_beat_fa_lithuania>=0.9".')],
-    replications: Annotated[
-        int | None, typer.Option("--replications", "-n", min=1, help="Replications per evaluation.")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(min=0, max=MAX_SEED, help="Seed (default: the file's).")
-    ] = None,
-    tolerance: Annotated[
-        float | None,
-        typer.Option(help="Stop when the bracket is this narrow (default: range / 64)."),
-    ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = os.cpu_count()
-    or 1,
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", help="Run even if the estimated time exceeds TRIPWIRE_MAX_HOURS."),
-    ] = False,
+    file: ThresholdFile,
+    vary: ThresholdVary,
+    target: ThresholdTarget,
+    replications: ThresholdReplications = None,
+    seed: ThresholdSeed = None,
+    tolerance: ThresholdTolerance = None,
+    workers: ThresholdWorkers = CORES,
+    yes: ThresholdYes = False,
 ) -> None:
     """Smallest parameter value at which a metric meets a target, by bisection over Monte
     Carlo estimates (common random numbers), with a conservative answer from its CI."""

@@ -17,17 +17,74 @@ any formation received before the attack).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from tripwire.model import race as race_mod
+import tripwire.model.race as race_mod
 from tripwire.model.forces import CountryDraw, Steps
 from tripwire.model.plan import Plan
 from tripwire.scenario import COUNTRIES, Scenario
 
 if TYPE_CHECKING:
-    from tripwire.model.theatre import DenialDraw, FormationLog, Theatre
+    from tripwire.model.forces import DenialDraw
+
+
+class LinkUse(Protocol):
+    """What the record reads of one link's use (theatre.LinkStats)."""
+
+    @property
+    def loads(self) -> int: ...
+    @property
+    def troops(self) -> float: ...
+    @property
+    def waits(self) -> Sequence[float]: ...
+
+
+class Delivered(Protocol):
+    """What the record reads of a formation's deliveries (theatre.Deliveries)."""
+
+    @property
+    def troops_in(self) -> float: ...
+    @property
+    def items_in(self) -> float: ...
+
+    def last(self) -> float: ...
+
+
+class FormationLog(Protocol):
+    """What the record reads of one formation's log (theatre.FormationLog)."""
+
+    @property
+    def deliveries(self) -> Delivered | None: ...
+    @property
+    def depart(self) -> float: ...
+    @property
+    def path(self) -> tuple[float, ...] | None: ...
+    @property
+    def marry(self) -> float: ...
+    @property
+    def married(self) -> float: ...
+    @property
+    def combat_ready(self) -> float: ...
+
+
+class Theatre(Protocol):
+    """What the record reads of a played theatre (theatre.Theatre): this module turns
+    timestamps into rows and never schedules an event."""
+
+    @property
+    def ready(self) -> Sequence[tuple[str, float, float, float]]: ...
+    @property
+    def rerouted(self) -> int: ...
+    @property
+    def stranded(self) -> int: ...
+    @property
+    def sets_drawn(self) -> int: ...
+    @property
+    def stats(self) -> Sequence[LinkUse]: ...
+
 
 NAN = float("nan")
 
@@ -235,7 +292,7 @@ durations hours; NaN where the phase did not happen within the horizon."""
 
 def formation_rows(
     plan: Plan,
-    logs: list[FormationLog],
+    logs: Sequence[FormationLog],
     ready: list[float],
     go: float,
     dests: list[str],

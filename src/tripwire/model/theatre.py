@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from tripwire.model.forces import CountryDraw, allocate, draw_countries, in_place_steps
+from tripwire.model.forces import (
+    CountryDraw,
+    DenialDraw,
+    allocate,
+    draw_countries,
+    draw_denials,
+    in_place_steps,
+)
 from tripwire.model.outcome import formation_rows, record
 from tripwire.model.plan import Formation, Plan, stream
 from tripwire.network import ALL_MODES, HEAVY_MODES, Edge
@@ -625,34 +632,6 @@ def _deliver(
         sink.add(t + s_k + x_k, load_share(troops, tpl, k), load_share(items, ipl, k), path)
 
     return on_dispatch
-
-
-@dataclass(frozen=True)
-class DenialDraw:
-    """One replication's draw of one denial (sim times)."""
-
-    name: str
-    links: frozenset[str]
-    active: bool
-    start: float
-    end: float
-    share: float  # share of channels left
-
-
-def draw_denials(plan: Plan, child: np.random.SeedSequence, w: float) -> list[DenialDraw]:
-    """Each denial from its own stream ``denial:<name>``: u[0] whether (u < probability),
-    u[1] start, u[2] duration, u[3] capacity share. Start = attack + start_hours, clamped to
-    the warning (sim time 0)."""
-    out = []
-    for d in plan.scenario.denial:
-        u = stream(child, f"denial:{d.name}").random(4)
-        start = max(0.0, w + float(d.start_hours.ppf(u[1:2])[0]))
-        end = start + float(d.duration_hours.ppf(u[2:3])[0])
-        share = float(d.capacity_share.ppf(u[3:4])[0])
-        out.append(
-            DenialDraw(d.name, frozenset(d.links), bool(u[0] < d.probability), start, end, share)
-        )
-    return out
 
 
 @dataclass
