@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing import resource_tracker
 from typing import Any, Protocol, TypeVar
 
@@ -205,6 +206,31 @@ def _forget_inherited_forkserver() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_forkserver)
 
 
+@contextmanager
+def main_hidden() -> Iterator[None]:
+    """While local workers start, hide the main program from multiprocessing.
+
+    A worker started by the forkserver (or spawn) method re-runs the program's main module
+    by its path or name before it runs any task, unless that module has neither. The tasks
+    sent to workers are tripwire's own functions and data, so the main program is never
+    needed there; hidden, a script with no ``if __name__ == "__main__":`` guard (a notebook
+    exported as a script, a few lines typed into ``python -``) is not re-run in every
+    worker, and a program read from standard input, which has no file to re-run, works."""
+    main = sys.modules.get("__main__")
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__
+    }
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
+
+
 class LocalBackend:
     """A local process pool (forkserver: safe with threads, imports once).
 
@@ -237,7 +263,8 @@ class LocalBackend:
 
     def submit(self, fn: Callable[..., Any], arg: Any) -> Any:
         try:
-            future = self.pool.submit(fn, arg)
+            with main_hidden():  # a worker this submit starts must not re-run the program
+                future = self.pool.submit(fn, arg)
         except BrokenProcessPool as exc:  # broke since the last wait: restarted there
             future = Future()
             future.set_exception(exc)
@@ -266,8 +293,9 @@ class LocalBackend:
             f"note: a worker process died; started new workers and resubmitted {len(jobs)} "
             f"unfinished chunk(s) (restart {self.restarts} of at most {self.max_restarts})"
         )
-        for job in jobs:
-            job.future = self.pool.submit(job.fn, job.arg)
+        with main_hidden():
+            for job in jobs:
+                job.future = self.pool.submit(job.fn, job.arg)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -340,24 +368,7 @@ def make_backend(
     """The backend a sweep asked for: ``--scheduler``, ``--dask-local N`` or local processes."""
     if scheduler is not None or dask_local is not None:
         return DaskBackend(scheduler=scheduler, local_workers=dask_local, timeout_s=timeout_s)
-    if workers > 1 and (why := processes_unavailable()):
-        print(f"note: {why}; running in one process", file=sys.stderr, flush=True)
-        return InlineBackend()
     return InlineBackend() if workers <= 1 else LocalBackend(workers)
-
-
-def processes_unavailable() -> str | None:
-    """Why local worker processes cannot start here, or ``None`` when they can.
-
-    Every worker re-imports the program's main module by its path (multiprocessing's
-    rule for the forkserver and spawn methods). A main program read from standard input
-    (``python - < script.py``) has no file to import, and the pool would break in every
-    worker; an interactive session or a notebook has no main path at all, which is fine."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if path is None or os.path.isfile(path):
-        return None
-    return f"the main program {path!r} is not a file worker processes can import"
 
 
 def stream(

@@ -469,55 +469,21 @@ def run(
         goal = parse_precision(precision) if precision else None
     except PrecisionError as exc:
         raise UsageError(str(exc)) from None
-    loaded = load_all(files, overrides, rep)
+    loaded = _load_batch(files, overrides, rep)
     names = [ls.scenario.name for ls in loaded]
-    if len(set(names)) != len(names):
-        raise UsageError(f"scenario names must differ to be compared, got {names}")
-    first = loaded[0].scenario
-    n = replications or first.replications
-    root = first.seed if seed is None else seed
-    for ls in loaded[1:]:
-        if (replications is None and ls.scenario.replications != n) or (
-            seed is None and ls.scenario.seed != root
-        ):
-            rep.note(
-                f"note: using {n} replications and seed {root} for every scenario "
-                "(common random numbers)"
-            )
-            break
-    for ls in loaded:
-        compile_plan(ls.scenario)  # fail here, not in a worker
-    scenarios = [ls.scenario for ls in loaded]
-    digests = {s.name: digest(s) for s in scenarios}
+    n, root = _batch_size(loaded, replications, seed, rep)
+    digests = {ls.scenario.name: digest(ls.scenario) for ls in loaded}
     if resume is not None:
-        run_dir = resume
-        differ = changed(digests, state["resume"]["scenarios"])
-        if differ:
-            raise UsageError(
-                f"--resume {resume}: the scenarios differ from those the run started with "
-                f"({', '.join(differ)}); start a new run instead"
-            )
-        held = claim_existing(run_dir)
-        try:  # read again: another command may have moved the folder on meanwhile
-            state = resume_state(resume)
-        except BaseException:
-            held.release()
-            raise
-        if state.get("complete"):
-            held.release()
+        claimed = _reclaim(resume, digests)
+        if claimed is None:
             return RunOutcome(resume, names, already_complete=True)
+        run_dir, held, state = resume, *claimed
     else:
         run_dir = out_dir or new_run_dir(
             Path("results"), "-".join(names) if len(names) < 4 else f"compare{len(names)}"
         )
         worst = n if goal is None else max_replications  # --precision may grow to the cap
-        guess = estimate(scenarios, worst, workers, run_dir, buildup=True)
-        if (guess.too_long or guess.too_big) and not yes:
-            raise UsageError(
-                guess.describe(f"{len(scenarios)} x {worst:,} replications", workers)
-                + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of the "
-                "free space. Use fewer replications, or --yes to run it anyway"
-            )
+        _guard(loaded, worst, workers, run_dir, yes)
         held = claim_folder(run_dir, force, rep)  # after the estimate: a refusal deletes nothing
         state = {
             "complete": False,
@@ -542,38 +508,139 @@ def run(
             raise UsageError(
                 f"cannot write the result folder {run_dir}: {exc.strerror or exc}"
             ) from None
-    hint = f"simulate run --resume {run_dir}"
     with held:  # the folder is this command's until it ends, however it ends
-        try:
-            with sigterm_as_interrupt():
-                return _batch(
-                    run_dir,
-                    loaded,
-                    names,
-                    state,
-                    n,
-                    root,
-                    workers,
-                    goal,
-                    max_replications,
-                    resume is not None,
-                    rep,
-                )
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted: finished chunks are kept; continue with `{hint}`"
-            ) from None
-        except OSError as exc:
-            raise RunFailed(
-                f"cannot write {exc.filename or run_dir}: {exc.strerror or exc}. Finished "
-                f"chunks are kept; make room and continue with `{hint}`"
-            ) from None
-        except BackendError as exc:
-            raise RunFailed(f"{exc}; continue with `{hint}`") from None
-        except ChunkFailed as exc:
-            raise ChunkFailed(
-                f"{exc}. Finished chunks are kept; fix the cause, then continue with `{hint}`"
-            ) from None
+        return _run_claimed(
+            run_dir,
+            loaded,
+            names,
+            state,
+            n,
+            root,
+            workers,
+            goal,
+            max_replications,
+            resume is not None,
+            rep,
+        )
+
+
+def _load_batch(
+    files: Sequence[Path], overrides: dict[str, Any] | None, rep: Reporter
+) -> list[LoadedScenario]:
+    """The scenarios of a batch: loaded, with distinct names, each compiled (so a bad one
+    fails here, not in a worker)."""
+    loaded = load_all(files, overrides, rep)
+    names = [ls.scenario.name for ls in loaded]
+    if len(set(names)) != len(names):
+        raise UsageError(f"scenario names must differ to be compared, got {names}")
+    for ls in loaded:
+        compile_plan(ls.scenario)
+    return loaded
+
+
+def _batch_size(
+    loaded: list[LoadedScenario], replications: int | None, seed: int | None, rep: Reporter
+) -> tuple[int, int]:
+    """Replications and seed of the batch: those given, else the first file's (every
+    scenario shares them: common random numbers), with a note when files disagree."""
+    first = loaded[0].scenario
+    n = replications or first.replications
+    root = first.seed if seed is None else seed
+    for ls in loaded[1:]:
+        if (replications is None and ls.scenario.replications != n) or (
+            seed is None and ls.scenario.seed != root
+        ):
+            rep.note(
+                f"note: using {n} replications and seed {root} for every scenario "
+                "(common random numbers)"
+            )
+            break
+    return n, root
+
+
+def _guard(
+    loaded: list[LoadedScenario], worst: int, workers: int, run_dir: Path, yes: bool
+) -> None:
+    """Refuse a batch estimated to take longer than TRIPWIRE_MAX_HOURS or to fill the disk,
+    unless ``yes``."""
+    scenarios = [ls.scenario for ls in loaded]
+    guess = estimate(scenarios, worst, workers, run_dir, buildup=True)
+    if (guess.too_long or guess.too_big) and not yes:
+        raise UsageError(
+            guess.describe(f"{len(scenarios)} x {worst:,} replications", workers)
+            + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of the "
+            "free space. Use fewer replications, or --yes to run it anyway"
+        )
+
+
+def _reclaim(folder: Path, digests: dict[str, str]) -> tuple[Claim, dict[str, Any]] | None:
+    """Claim an interrupted run's folder to resume it, with its start manifest read again
+    under the claim (another command may have moved it on); ``None`` when it turned out
+    complete meanwhile."""
+    state = resume_state(folder)
+    differ = changed(digests, state["resume"]["scenarios"])
+    if differ:
+        raise UsageError(
+            f"--resume {folder}: the scenarios differ from those the run started with "
+            f"({', '.join(differ)}); start a new run instead"
+        )
+    held = claim_existing(folder)
+    try:
+        state = resume_state(folder)
+    except BaseException:
+        held.release()
+        raise
+    if state.get("complete"):
+        held.release()
+        return None
+    return held, state
+
+
+def _run_claimed(
+    run_dir: Path,
+    loaded: list[LoadedScenario],
+    names: list[str],
+    state: dict[str, Any],
+    n: int,
+    root: int,
+    workers: int,
+    goal: Any,
+    max_replications: int,
+    resumed: bool,
+    rep: Reporter,
+) -> RunOutcome:
+    """The batch while the folder is claimed; every fault ends with how to continue."""
+    hint = f"simulate run --resume {run_dir}"
+    try:
+        with sigterm_as_interrupt():
+            return _batch(
+                run_dir,
+                loaded,
+                names,
+                state,
+                n,
+                root,
+                workers,
+                goal,
+                max_replications,
+                resumed,
+                rep,
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: finished chunks are kept; continue with `{hint}`"
+        ) from None
+    except OSError as exc:
+        raise RunFailed(
+            f"cannot write {exc.filename or run_dir}: {exc.strerror or exc}. Finished "
+            f"chunks are kept; make room and continue with `{hint}`"
+        ) from None
+    except BackendError as exc:
+        raise RunFailed(f"{exc}; continue with `{hint}`") from None
+    except ChunkFailed as exc:
+        raise ChunkFailed(
+            f"{exc}. Finished chunks are kept; fix the cause, then continue with `{hint}`"
+        ) from None
 
 
 def _batch(

@@ -146,21 +146,26 @@ def test_errors_are_tripwire_errors(tmp_path):
         tripwire.run(BRIG, replications=2, out=tmp_path / "full")
 
 
-def test_a_script_read_from_stdin_runs_in_one_process_with_a_note(tmp_path):
-    """Worker processes re-import the main program by its path; from stdin there is none,
-    so the run falls back to one process and says so, never a BrokenProcessPool."""
+def test_unguarded_scripts_and_stdin_use_worker_processes(tmp_path):
+    """Worker processes would re-run the main program before their first task; tripwire
+    hides it while they start (backends.main_hidden), so a script without an
+    ``if __name__ == "__main__":`` guard runs once, and one read from stdin (no file to
+    re-run) works too: no BrokenProcessPool, no second run."""
     code = textwrap.dedent(f"""
         import tripwire
-        r = tripwire.run({str(BRIG)!r}, replications=6, workers=2, out={str(tmp_path / "o")!r})
+        print("started")
+        r = tripwire.run({str(BRIG)!r}, replications=40, workers=2, out={str(tmp_path / "o")!r})
         print(len(r.replications))
     """)
-    p = subprocess.run(
-        [sys.executable, "-"], input=code, capture_output=True, text=True, timeout=300, cwd=ROOT
-    )
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "6"
-    assert "not a file worker processes can import; running in one process" in p.stderr
-    assert "BrokenProcessPool" not in p.stderr
+    script = tmp_path / "unguarded.py"
+    script.write_text(code.replace(str(tmp_path / "o"), str(tmp_path / "o2")))
+    for args, kw in (([sys.executable, "-"], {"input": code}), ([sys.executable, str(script)], {})):
+        p = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT, **kw)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.split() == ["started", "40"], p.stdout + p.stderr  # ran once
+        assert "BrokenProcessPool" not in p.stderr and "Traceback" not in p.stderr
+    for out in ("o", "o2"):
+        assert json.loads((tmp_path / out / "manifest.json").read_text())["workers"] == 2
 
 
 def test_ema_workbench_runs_the_model():
