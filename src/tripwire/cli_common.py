@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +23,28 @@ app = typer.Typer(
     help="tripwire: how fast can NATO reinforce Estonia, Latvia and Lithuania?\n\n"
     "`simulate FILE...` runs the scenarios (short for `simulate run FILE...`).",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tripwire import __version__
+
+        out.print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """tripwire: how fast can NATO reinforce Estonia, Latvia and Lithuania?
+
+    `simulate FILE...` runs the scenarios (short for `simulate run FILE...`)."""
 
 
 def _console(stderr: bool = False) -> Console:

@@ -64,8 +64,9 @@ def run_chunk(chunk: Chunk) -> tuple[Chunk, list[Row]]:
 
 
 def chunk_size(replications: int, workers: int) -> int:
-    """Chunks of 10-100 replications, about four per worker per scenario (balance vs
-    dispatch cost, see shared/PERFORMANCE_NOTES.md)."""
+    """Chunks of 10-100 replications, about four per worker per scenario: enough chunks to
+    balance the workers, each large enough that dispatch costs little (the measurements
+    behind it are in docs/architecture.md, "What the execution rests on")."""
     return max(10, min(100, math.ceil(replications / (4 * max(workers, 1)))))
 
 

@@ -335,3 +335,11 @@ def test_ctrl_c_while_the_cli_is_still_starting_is_exit_130_without_traceback(tm
     err = p.communicate(timeout=120)[1]
     assert p.returncode == 130, err
     assert "Traceback" not in err
+
+
+def test_version_option_and_command():
+    from tripwire import __version__
+
+    for args in (["--version"], ["version"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0 and r.output.strip() == __version__, r.output
