@@ -146,8 +146,9 @@ def _check(f: Factor, where: str) -> Factor:
 # --- paths ----------------------------------------------------------------------------------
 
 
-def _step(obj: Any, key: str) -> tuple[Any, str | int]:
-    """One path step into ``obj``: a mapping key, a list index, or a list item's id/name."""
+def path_step(obj: Any, key: str) -> tuple[Any, str | int]:
+    """One step of a dotted parameter path into ``obj``: a mapping key, a list index, or a
+    list item's id or name (``KeyError`` if none). Sweeps and overrides share it."""
     if isinstance(obj, Mapping):
         if key in obj:
             return obj[key], key
@@ -186,7 +187,7 @@ def resolve_path(data: Any, path: str) -> list[str | int]:
     obj = data
     for part in _split(path):
         try:
-            obj, k = _step(obj, part)
+            obj, k = path_step(obj, part)
         except KeyError:
             near = difflib.get_close_matches(path, list(leaf_paths(data)), n=5, cutoff=0.5)
             hint = f"; did you mean {', '.join(near)}?" if near else ""

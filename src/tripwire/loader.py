@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tripwire.designs import path_step
 from tripwire.errors import Problem, ScenarioError
 from tripwire.network import HEAVY_MODES, Edge, Router
 from tripwire.plausible import implausible
@@ -588,20 +589,6 @@ def _highest(d: Any) -> float:
     return float(max(values)) if values else math.inf
 
 
-def _override_step(obj: Any, key: str) -> tuple[Any, str | int]:
-    """One step of an override path: a mapping key, a list index, or a list item's id or
-    name (the same steps as a sweep's paths)."""
-    if isinstance(obj, dict) and key in obj:
-        return obj[key], key
-    if isinstance(obj, list):
-        if key.isdigit() and int(key) < len(obj):
-            return obj[int(key)], int(key)
-        for i, item in enumerate(obj):
-            if isinstance(item, dict) and key in (item.get("id"), item.get("name")):
-                return item, i
-    raise KeyError(key)
-
-
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> list[PathKey]:
     """Set each dotted path of ``overrides`` in the resolved scenario ``data`` (in place) to
     its value: a number, a date, a string, or a distribution written as in a file
@@ -619,9 +606,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> list[Pat
         keys: list[str | int] = []
         try:
             for part in parts[:-1]:
-                obj, k = _override_step(obj, part)
+                obj, k = path_step(obj, part)
                 keys.append(k)
-            _, last = _override_step(obj, parts[-1])
+            _, last = path_step(obj, parts[-1])
         except KeyError as exc:
             raise KeyError(text, str(exc.args[0])) from None
         obj[last] = value
