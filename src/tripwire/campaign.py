@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,12 +29,10 @@ from tripwire.loader import LoadedScenario, load_scenario
 from tripwire.model import compile_plan
 from tripwire.precision import PrecisionError, half_width, next_size, parse_precision
 from tripwire.results import (
-    CLAIM,
     Claim,
     FolderBusy,
     ParquetColumns,
     claim,
-    clear,
     consolidate,
     finish,
     ledger,
@@ -202,53 +200,20 @@ def claim_existing(folder: Path) -> Claim:
         ) from None
 
 
-def claim_folder(folder: Path, force: bool, reporter: Reporter, label: str = "--out") -> Claim:
-    """Claim ``folder`` for a new run or sweep and return the claim (held until it ends).
+def claim_folder(folder: Path, force: bool, reporter: Reporter) -> Claim:
+    """Claim ``folder`` for a new run (:func:`tripwire.results.claim_new`); a
+    :class:`UsageError` naming the folder and the reason otherwise."""
+    from tripwire.results import claim_new
 
-    The claim is taken first, atomically (:func:`tripwire.results.claim`), so of two
-    commands given one folder exactly one proceeds; then the folder must be empty, or (with
-    ``force``) a tripwire result folder holding only what tripwire writes
-    (:func:`replaceable`), which is then emptied after saying so. A :class:`UsageError`
-    otherwise, naming the folder and the reason (nothing written is left behind)."""
-    from tripwire.results import NotReplaceable, replaceable
-
-    if folder.is_symlink() and not folder.exists():
-        raise UsageError(f"{folder} is a broken symbolic link; choose another {label}")
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder")
-    made = not folder.exists()
+    hint = f"choose another --out, continue it with --resume {folder}, or replace it with --force"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        return claim_new(folder, force, reporter.note, hint)
+    except FolderBusy as exc:
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(
             f"cannot write the result folder {folder}: {exc.strerror or exc}"
         ) from None
-    held = claim_existing(folder)
-    try:
-        if any(p.name != CLAIM for p in folder.iterdir()):
-            if not force:
-                raise UsageError(
-                    f"{folder} exists and is not empty; choose another {label}, continue it "
-                    f"with --resume {folder}, or replace it with --force"
-                )
-            try:
-                files = replaceable(folder)
-            except NotReplaceable as exc:
-                raise UsageError(f"--force: {exc}; not removed") from None
-            reporter.note(f"--force: deleting the tripwire result folder {folder} ({files} files)")
-            try:
-                clear(folder)
-            except OSError as exc:
-                raise UsageError(
-                    f"--force: cannot remove {folder}: {exc.strerror or exc}"
-                ) from None
-    except BaseException:
-        held.release()
-        if made:
-            with suppress(OSError):
-                folder.rmdir()
-        raise
-    return held
 
 
 @contextmanager

@@ -22,6 +22,7 @@ is named rather than half-read.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import fcntl
@@ -890,3 +891,59 @@ def finish(run: Path, manifest: dict[str, Any]) -> None:
     manifest["files"] = checksums(run)
     manifest["complete"] = True
     write_json(run / "manifest.json", manifest)
+
+
+def claim_new(
+    folder: Path,
+    force: bool,
+    notify: Callable[[str], None],
+    not_empty: str,
+    then: Callable[[], None] | None = None,
+) -> Claim:
+    """Claim ``folder`` for a new run or sweep and return the claim (held until it ends).
+
+    The claim is taken first, atomically (:func:`claim`), so of two commands given one
+    folder exactly one proceeds; then the folder must be empty, or (with ``force``) a
+    tripwire result folder holding only what tripwire writes (:func:`replaceable`), which
+    is emptied after ``notify`` hears what is deleted; ``then`` runs last, still under the
+    same guard (a sweep writes its first manifest there). A :class:`UsageError` otherwise
+    (``not_empty``: what to tell the user to do with a non-empty folder); an ``OSError``
+    of making or claiming the folder is left to the caller. On any failure the claim is
+    released and a folder made here removed, so nothing written is left behind."""
+    if folder.is_symlink() and not folder.exists():
+        raise UsageError(f"{folder} is a broken symbolic link; choose another --out")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder")
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        held = claim(folder)
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    try:
+        if any(p.name != CLAIM for p in folder.iterdir()):
+            if not force:
+                raise UsageError(f"{folder} exists and is not empty; {not_empty}")
+            try:
+                files = replaceable(folder)
+            except NotReplaceable as exc:
+                raise UsageError(f"--force: {exc}; not removed") from None
+            notify(f"--force: deleting the tripwire result folder {folder} ({files} files)")
+            try:
+                clear(folder)
+            except OSError as exc:
+                raise UsageError(
+                    f"--force: cannot remove {folder}: {exc.strerror or exc}"
+                ) from None
+        if then is not None:
+            then()
+    except BaseException:
+        held.release()
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return held

@@ -24,7 +24,6 @@ import json
 import math
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,21 +38,18 @@ from tripwire.designs import Design, Factor, SweepError, make_design, resolve_pa
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
 from tripwire.results import (
-    CLAIM,
     MANIFEST,
     Claim,
     FolderBusy,
     ManifestError,
-    NotReplaceable,
     checksums,
     claim,
-    clear,
+    claim_new,
     inside,
     ledger,
     part_problem,
     read_manifest,
     read_table,
-    replaceable,
     spec_digest,
     write_checked,
     write_json,
@@ -215,36 +211,23 @@ def open_folder(
         except BaseException:
             held.release()
             raise
-    if folder.exists() and not folder.is_dir():
-        raise SweepError(f"{folder} exists and is not a folder")
     try:
         manifest = inside(folder, MANIFEST)
     except ValueError as exc:
         raise SweepError(f"{folder}: {exc}") from None
-    made = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    held = _claim(folder)
+    hint = f"continue it with --resume {folder}, or replace it with --force"
     try:
-        if any(p.name != CLAIM for p in folder.iterdir()):
-            if not force:
-                raise SweepError(
-                    f"{folder} exists and is not empty; continue it with --resume {folder}, "
-                    "or replace it with --force"
-                )
-            try:
-                files = replaceable(folder)
-            except NotReplaceable as exc:
-                raise SweepError(f"--force: {exc}; not removed") from None
-            if notify is not None:
-                notify(f"--force: deleting the tripwire result folder {folder} ({files} files)")
-            clear(folder)
-        write_json(manifest, {"status": "running", "digest": digest(rec), "spec": rec})
-    except BaseException:
-        held.release()
-        if made:
-            with suppress(OSError):
-                folder.rmdir()
-        raise
+        held = claim_new(
+            folder,
+            force,
+            notify or (lambda _m: None),
+            hint,
+            then=lambda: write_json(
+                manifest, {"status": "running", "digest": digest(rec), "spec": rec}
+            ),
+        )
+    except FolderBusy as exc:
+        raise SweepError(str(exc)) from None
     return "running", held
 
 
