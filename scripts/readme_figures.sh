@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 rm -rf results/examples/postures
 simulate scenarios/rotational.yaml scenarios/brigade.yaml scenarios/permanent.yaml \
     --out results/examples/postures --quiet
-simulate plot results/examples/postures --kind reinforced --kind buildup --format png
+simulate plot results/examples/postures --kind reinforced --kind buildup --kind phases --kind map --format png

@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import tripwire.columns as C
 from tripwire import campaign
 from tripwire.errors import UsageError
 from tripwire.folders import RunFolder, SweepFolder, open_result
@@ -256,9 +257,9 @@ class Results:
             for area, a in summ["areas"].items():
                 key = {"scenario": s, "area": area}
                 for q, e in a["ttr_h"].items():
-                    rows.append(_estimate_rows(key, f"ttr_{q}_h", e))
+                    rows.append(_estimate_rows(key, C.TIDY_TTR(q=q), e))
                 for cp, e in a["p_reinforced_by"].items():
-                    rows.append(_estimate_rows(key, f"p_reinforced_by_{cp}", e))
+                    rows.append(_estimate_rows(key, C.TIDY_P_REINFORCED_BY(checkpoint=cp), e))
                 for name in ("p_beat_fa", "p_hold", "fait_accompli_h"):
                     if name in a:
                         rows.append(_estimate_rows(key, name, a[name]))

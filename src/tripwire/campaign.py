@@ -21,12 +21,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tripwire import __version__
+import tripwire.columns as C
+from tripwire import __version__, manifest
 from tripwire.backends import BackendError
 from tripwire.errors import Interrupted, Problem, RunFailed, ScenarioError, UsageError
 from tripwire.guards import estimate
 from tripwire.loader import LoadedScenario, load_scenario
+from tripwire.manifest import RunManifest
 from tripwire.model import compile_plan
+from tripwire.network import route_label
+from tripwire.phases import read_phases
 from tripwire.precision import PrecisionError, half_width, next_size, parse_precision
 from tripwire.results import (
     Claim,
@@ -133,7 +137,7 @@ def load_all(
     return loaded
 
 
-def check_complete_run(folder: Path, state: dict[str, Any], loaded: list[LoadedScenario]) -> None:
+def check_complete_run(folder: Path, state: RunManifest, loaded: list[LoadedScenario]) -> None:
     """``--resume`` of a complete run given scenario files: they must be the scenarios it
     ran (compared as resolved, with the checksum-verified ``scenario.resolved.yaml`` of each);
     a :class:`UsageError` naming the ones that differ otherwise."""
@@ -144,7 +148,7 @@ def check_complete_run(folder: Path, state: dict[str, Any], loaded: list[LoadedS
     digests = {ls.scenario.name: digest(ls.scenario) for ls in loaded}
     ran: dict[str, str] = {}
     f = RunFolder(folder, state)
-    for name in state["scenarios"]:
+    for name in state.run_names():
         try:
             data = yaml.safe_load(f.file(f"{name}/scenario.resolved.yaml").read_text())
             ran[name] = digest(Scenario.model_validate(data))
@@ -161,13 +165,12 @@ def check_complete_run(folder: Path, state: dict[str, Any], loaded: list[LoadedS
         )
 
 
-def resume_state(folder: Path) -> dict[str, Any]:
+def resume_state(folder: Path) -> RunManifest:
     """The start manifest of an interrupted run (or a complete one), or a
     :class:`UsageError` saying why not.
 
-    Read through the shape check every reader uses (:func:`tripwire.results.read_manifest`):
+    Read through the one manifest model every reader uses (:func:`tripwire.manifest.read`):
     a manifest that is not tripwire's, or is damaged, is named here, never half-read."""
-    from tripwire.results import ManifestError, read_manifest
 
     if not folder.exists():
         raise UsageError(f"--resume {folder}: no such folder")
@@ -176,10 +179,10 @@ def resume_state(folder: Path) -> dict[str, Any]:
     if not (folder / "manifest.json").is_file():
         raise UsageError(f"--resume {folder}: no manifest.json there, not a run folder")
     try:
-        state, kind = read_manifest(folder)
-    except ManifestError as exc:
+        state = manifest.read(folder)
+    except manifest.ManifestError as exc:
         raise UsageError(f"--resume {folder}: {exc.why}; it cannot be resumed") from None
-    if kind == "sweep":
+    if isinstance(state, manifest.SweepManifest):
         raise UsageError(
             f"--resume {folder}: a sweep folder; use `simulate sweep --resume {folder}`"
         )
@@ -242,7 +245,7 @@ class ChunkFailed(RunFailed):
 def run_stage(
     run_dir: Path,
     scenarios: list[Scenario],
-    stage: dict[str, int],
+    stage: manifest.Stage,
     root: int,
     workers: int,
     reporter: Reporter,
@@ -254,7 +257,7 @@ def run_stage(
     sums = ledger(parts)
     kept: set[tuple[str, int]] = set()
     for s in scenarios:
-        for start in range(stage["first"], stage["target"], stage["chunk"]):
+        for start in range(stage.first, stage.target, stage.chunk):
             paths = [part_path(run_dir, s.name, start, kind) for kind in ("rep", "form")]
             if not any(p.exists() for p in paths):
                 continue
@@ -267,10 +270,10 @@ def run_stage(
                     reporter.warn(f"{path}: {problem}; its chunk runs again")
             for path in paths:
                 path.unlink(missing_ok=True)
-    total = (stage["target"] - stage["first"]) * len(scenarios)
+    total = (stage.target - stage.first) * len(scenarios)
     with reporter.progress(total) as tick:
         for _, start in kept:
-            tick(min(stage["chunk"], stage["target"] - start))
+            tick(min(stage.chunk, stage.target - start))
 
         def on_chunk(chunk: Any, part: list[dict[str, Any]]) -> None:
             write_part(run_dir, chunk.scenario, chunk.start, part)
@@ -280,14 +283,14 @@ def run_stage(
         try:
             run_batch(
                 scenarios,
-                stage["target"],
+                stage.target,
                 root,
                 workers,
                 on_chunk,
                 buildup=True,
-                first=stage["first"],
+                first=stage.first,
                 keep=False,
-                size=stage["chunk"],
+                size=stage.chunk,
                 skip=lambda c: (c.scenario, c.start) in kept,
                 formations=True,
             )
@@ -297,7 +300,7 @@ def run_stage(
             raise ChunkFailed(
                 f"a chunk of replications failed: {type(exc).__name__}: {exc}"
             ) from exc
-    return total - sum(min(stage["chunk"], stage["target"] - start) for _, start in kept)
+    return total - sum(min(stage.chunk, stage.target - start) for _, start in kept)
 
 
 def verify_parts(run_dir: Path, scenarios: list[Scenario]) -> None:
@@ -341,6 +344,11 @@ def summarise_run(
             "file": str(ls.path),
         }
         summaries[s.name] = summarise(tables[s.name], meta, s.checkpoints_hours)
+        deciding = read_phases(d / "replications.parquet", d / "formations.parquet")
+        summaries[s.name]["phases"] = {c: cp.as_dict() for c, cp in deciding.items()}
+        words = {lk.id: route_label(lk, s.network.nodes) for lk in s.network.links}
+        for block in summaries[s.name]["phases"].values():
+            block["link_labels"] = {k: words[k] for k in block["longest_wait_link"] if k in words}
         write_json(d / "summary.json", summaries[s.name])
         write_yaml(d / "scenario.resolved.yaml", s.model_dump(mode="json", by_alias=True))
         write_json(d / "sources.json", sources(ls))
@@ -416,18 +424,17 @@ def run(
     """Run a Monte Carlo batch of each scenario (paired under common random numbers) into a
     result folder, or continue an interrupted one (``resume``); see ``simulate run``."""
     rep = reporter or Silent()
-    state: dict[str, Any] = {}
     if resume is not None:
         state = resume_state(resume)
-        if state.get("complete"):
+        if state.complete:
             if files:  # asked to continue with these: they must be the ones it ran
                 check_complete_run(resume, state, load_all(files, overrides, rep))
-            return RunOutcome(resume, list(state.get("scenarios", [])), already_complete=True)
-        saved = state["resume"]
-        files = files or [Path(f) for f in saved["files"]]
-        replications, seed = saved["replications"], saved["seed"]
-        precision, max_replications = saved["precision"], saved["max_replications"]
-        overrides = saved.get("overrides") or None
+            return RunOutcome(resume, state.run_names(), already_complete=True)
+        saved = state.started
+        files = files or [Path(f) for f in saved.files]
+        replications, seed = saved.replications, saved.seed
+        precision, max_replications = saved.precision, saved.max_replications
+        overrides = saved.overrides or None
     if not files:
         raise UsageError("give scenario files to run, or --resume FOLDER")
     try:
@@ -450,24 +457,21 @@ def run(
         worst = n if goal is None else max_replications  # --precision may grow to the cap
         _guard(loaded, worst, workers, run_dir, yes)
         held = claim_folder(run_dir, force, rep)  # after the estimate: a refusal deletes nothing
-        state = {
-            "complete": False,
-            "status": "running",
-            "tripwire_version": __version__,
-            "command": command,
-            "resume": {
-                "files": [str(ls.path.resolve()) for ls in loaded],
-                "scenarios": digests,
-                "replications": n,
-                "seed": root,
-                "precision": precision,
-                "max_replications": max_replications,
-                **({"overrides": overrides} if overrides else {}),
-            },
-            "stages": [],
-        }
+        state = manifest.RunManifest(
+            tripwire_version=__version__,
+            command=command,
+            resume=manifest.Request(
+                files=[str(ls.path.resolve()) for ls in loaded],
+                scenarios=digests,
+                replications=n,
+                seed=root,
+                precision=precision,
+                max_replications=max_replications,
+                overrides=overrides or {},
+            ),
+        )
         try:
-            write_json(run_dir / "manifest.json", state)
+            manifest.write(run_dir, state)
         except OSError as exc:
             held.release()
             raise UsageError(
@@ -538,12 +542,12 @@ def _guard(
         )
 
 
-def _reclaim(folder: Path, digests: dict[str, str]) -> tuple[Claim, dict[str, Any]] | None:
+def _reclaim(folder: Path, digests: dict[str, str]) -> tuple[Claim, RunManifest] | None:
     """Claim an interrupted run's folder to resume it, with its start manifest read again
     under the claim (another command may have moved it on); ``None`` when it turned out
     complete meanwhile."""
     state = resume_state(folder)
-    differ = changed(digests, state["resume"]["scenarios"])
+    differ = changed(digests, state.started.scenarios if not state.complete else digests)
     if differ:
         raise UsageError(
             f"--resume {folder}: the scenarios differ from those the run started with "
@@ -555,7 +559,7 @@ def _reclaim(folder: Path, digests: dict[str, str]) -> tuple[Claim, dict[str, An
     except BaseException:
         held.release()
         raise
-    if state.get("complete"):
+    if state.complete:
         held.release()
         return None
     return held, state
@@ -565,7 +569,7 @@ def _run_claimed(
     run_dir: Path,
     loaded: list[LoadedScenario],
     names: list[str],
-    state: dict[str, Any],
+    state: RunManifest,
     n: int,
     root: int,
     workers: int,
@@ -612,7 +616,7 @@ def _batch(
     run_dir: Path,
     loaded: list[LoadedScenario],
     names: list[str],
-    state: dict[str, Any],
+    state: RunManifest,
     n: int,
     root: int,
     workers: int,
@@ -625,7 +629,7 @@ def _batch(
     then the join, the summaries and the final manifest."""
     scenarios = [ls.scenario for ls in loaded]
     started = dt.datetime.now(dt.UTC)
-    planned: list[dict[str, int]] = list(state["stages"])
+    planned = list(state.stages)
     stages: list[dict[str, Any]] = []
     done, target = 0, min(n, max_replications) if goal else n
     computed = 0
@@ -633,11 +637,13 @@ def _batch(
         if planned:
             stage = planned.pop(0)
         else:
-            stage = {"first": done, "target": target, "chunk": chunk_size(target - done, workers)}
-            state["stages"].append(stage)
-            write_json(run_dir / "manifest.json", state)
+            stage = manifest.Stage(
+                first=done, target=target, chunk=chunk_size(target - done, workers)
+            )
+            state.stages = [*state.stages, stage]
+            manifest.write(run_dir, state)
         computed += run_stage(run_dir, scenarios, stage, root, workers, rep)
-        done = stage["target"]
+        done = stage.target
         if goal is None:
             if planned:
                 continue
@@ -660,46 +666,39 @@ def _batch(
                 f"half-width {widest:.4g})"
             )
             break
-        target = (
-            planned[0]["target"] if planned else next_size(done, widest, goal, max_replications)
-        )
+        target = planned[0].target if planned else next_size(done, widest, goal, max_replications)
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
     # the join: an interruption here keeps every part, so --resume redoes it
     verify_parts(run_dir, scenarios)
     summaries, comparisons = summarise_run(run_dir, loaded, names, root)
-    precision_block = (
-        {
-            "precision": {
-                "metric": goal.metric,
-                "half_width": goal.half_width,
-                "max_replications": max_replications,
-                "stages": stages,
-            }
-        }
+    log = (
+        manifest.PrecisionLog(
+            metric=goal.metric,
+            half_width=goal.half_width,
+            max_replications=max_replications,
+            stages=stages,
+        )
         if goal
-        else {}
+        else None
     )
     finish(
         run_dir,
-        {
-            "tripwire_version": __version__,
-            "command": state.get("command", ""),
-            "created_utc": started.isoformat(timespec="seconds"),
-            "wall_seconds": round(secs, 2),
-            "seed": root,
-            "replications": done,
-            "workers": workers,
-            "seeding": "numpy SeedSequence(seed).spawn(replications)[i] for "
+        manifest.RunManifest(
+            tripwire_version=__version__,
+            command=state.command,
+            created_utc=started.isoformat(timespec="seconds"),
+            wall_seconds=round(secs, 2),
+            seed=root,
+            replications=done,
+            workers=workers,
+            seeding="numpy SeedSequence(seed).spawn(replications)[i] for "
             "replication i, shared by every scenario (common random numbers)",
-            **precision_block,
-            "scenarios": {ls.scenario.name: str(ls.path) for ls in loaded},
-            **(
-                {"overrides": state["resume"]["overrides"]}
-                if "overrides" in state["resume"]
-                else {}
-            ),
-            **({"resumed": True} if resumed else {}),
-        },
+            precision=log,
+            scenarios={ls.scenario.name: str(ls.path) for ls in loaded},
+            overrides=state.started.overrides or None,
+            resumed=resumed,
+            resume=state.resume,  # until finish marks it complete
+        ),
     )
     return RunOutcome(run_dir, names, done, root, workers, computed, secs, summaries, comparisons)
 
@@ -799,15 +798,13 @@ def _stored_chunk(folder: Path | None) -> int | None:
     """On a resume, the chunk size the sweep started with (part files are per chunk);
     ``None`` if the folder's manifest is not a sound sweep manifest (the resume check then
     says why)."""
-    from tripwire.results import ManifestError, read_manifest
-
     if folder is None:
         return None
     try:
-        manifest, kind = read_manifest(folder)
-    except ManifestError:
+        found = manifest.read(folder)
+    except manifest.ManifestError:
         return None
-    return int(manifest["spec"]["chunk"]) if kind == "sweep" else None
+    return found.spec.chunk if isinstance(found, manifest.SweepManifest) else None
 
 
 class SweepFailed(RunFailed):
@@ -899,16 +896,17 @@ def sweep(
             guess = estimate(
                 [ls.scenario for ls in loaded], total // len(loaded), cores, folder, buildup=False
             )
+            size = (
+                f"{len(plan.design.points)} points x {len(plan.postures)} postures x "
+                f"{n:,} replications"
+            )
             if (guess.too_long or guess.too_big) and not yes:
                 raise SweepError(
-                    guess.describe(
-                        f"{len(plan.design.points)} points x {len(plan.postures)} postures x "
-                        f"{n:,} replications",
-                        cores,
-                    )
+                    guess.describe(size, cores)
                     + f"; the limit is {guess.max_hours:g} h (TRIPWIRE_MAX_HOURS) and 90% of "
                     "the free space. Use fewer points or replications, or --yes to run it anyway"
                 )
+            rep.note(f"{size} = {total:,} replications, about {guess.duration} on {cores} workers")
         status, held = open_folder(folder, plan, resume is not None, force, notify=rep.note)
         chunks = make_chunks(plan, specs)  # after the guard: a refused sweep builds none
     except BaseException as exc:
@@ -1021,11 +1019,9 @@ def _write_failed(exc: OSError, folder: Path, hint: str) -> RunFailed:
 
 def threshold_metrics(s: Scenario) -> list[str]:
     """The metrics a threshold search can target for scenario ``s``."""
-    from tripwire.summary import AREAS
-
-    known = [f"{k}_{a}" for a in AREAS for k in ("p_beat_fa", "p_hold", "censored")]
-    known += [f"{k}_{a}_h" for a in AREAS for k in ("ttr_median", "ttr_rmean")]
-    known += [f"p_reinforced_{a}_by_{cp:g}h" for a in AREAS for cp in s.checkpoints_hours]
+    known = [col(area=a) for a in C.AREAS for col in (C.P_BEAT_FA, C.P_HOLD, C.CENSORED_SHARE)]
+    known += [col(area=a) for a in C.AREAS for col in (C.TTR_MEDIAN, C.TTR_RMEAN)]
+    known += [C.P_REINFORCED_BY(area=a, t=cp) for a in C.AREAS for cp in s.checkpoints_hours]
     return known
 
 

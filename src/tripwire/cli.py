@@ -11,11 +11,24 @@ from __future__ import annotations
 
 import sys
 
-from tripwire import cli_run, cli_sweep, cli_view  # noqa: F401 - registers the commands
+from tripwire import cli_run, cli_show, cli_sweep, cli_trace, cli_view  # noqa: F401 - commands
 from tripwire.cli_common import app
 
 COMMANDS = frozenset(
-    {"run", "check", "sources", "version", "sweep", "threshold", "plot", "report", "validate"}
+    {
+        "run",
+        "check",
+        "sources",
+        "version",
+        "sweep",
+        "threshold",
+        "plot",
+        "report",
+        "validate",
+        "trace",
+        "show",
+        "export",
+    }
 )
 
 

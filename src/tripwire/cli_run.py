@@ -14,6 +14,7 @@ from rich.table import Table
 from tripwire import __version__, campaign
 from tripwire.cli_common import CORES, ConsoleReporter, app, failed, out
 from tripwire.errors import TripwireError
+from tripwire.headline import sentences
 from tripwire.loader import LoadedScenario
 from tripwire.model import compile_plan
 from tripwire.report_text import comparison_table, summary_table
@@ -147,6 +148,9 @@ def _print_run(r: campaign.RunOutcome) -> None:
     if r.comparisons:
         postures = {k: v["posture"] for k, v in r.summaries.items()}
         comparison_table(out, r.comparisons, postures)
+    out.print("In plain words:", style="bold")
+    for line in sentences(r.summaries, r.comparisons):
+        out.print(f"  {line}", highlight=False, soft_wrap=True)
     total = r.replications * len(r.names)
     out.print(
         f"{total} replications"

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+import tripwire.columns as C
 from tripwire import campaign
 from tripwire.cli_common import CORES, ConsoleReporter, app, err, fail, failed, out
 from tripwire.designs import DESIGNS
 from tripwire.errors import TripwireError
+from tripwire.report_text import print_table
 from tripwire.scenario import MAX_SEED
 from tripwire.summary import AREAS
 
@@ -206,27 +207,31 @@ def _check_scheduler(address: str | None) -> None:
 
 
 def _print_points(points: list[dict[str, Any]], factors: Any, limit: int = 40) -> None:
-    t = Table(title="sweep points: P(beat f.a.) = P(reinforced before the fait accompli), 95% CI")
-    t.add_column("posture")
-    for f in factors:
-        t.add_column(f.path, justify="right")
-    for area in AREAS:
-        t.add_column(f"P(beat f.a.) {area}", justify="right")
-    t.add_column("median TTR theatre, h", justify="right")
+    head = ["posture", *(f.path for f in factors)]
+    head += [f"P(beat f.a.) {area}" for area in AREAS] + ["median TTR theatre, h"]
+    median = C.TTR_MEDIAN(area="theatre")
+    rows = []
     for r in points[:limit]:
-        t.add_row(
-            r["posture"],
-            *[f"{r['x.' + f.path]:g}" for f in factors],
-            *[
-                f"{100 * r[f'p_beat_fa_{a}']:.0f}% [{100 * r[f'p_beat_fa_{a}_lo']:.0f}, "
-                f"{100 * r[f'p_beat_fa_{a}_hi']:.0f}]"
-                for a in AREAS
-            ],
-            "beyond horizon"
-            if r["ttr_median_theatre_h"] != r["ttr_median_theatre_h"]
-            else f"{r['ttr_median_theatre_h']:.0f}",
+        beat = [C.P_BEAT_FA(area=a) for a in AREAS]
+        rows.append(
+            [
+                r["posture"],
+                *[f"{r['x.' + f.path]:g}" for f in factors],
+                *[
+                    f"{100 * r[k]:.0f}% [{100 * r[k + '_lo']:.0f}, {100 * r[k + '_hi']:.0f}]"
+                    for k in beat
+                ],
+                "beyond horizon" if r[median] != r[median] else f"{r[median]:.0f}",
+            ]
         )
-    out.print(t)
+    print_table(
+        out,
+        "sweep points: P(beat f.a.) = P(reinforced before the fait accompli), 95% CI",
+        "one row per posture and point; hours",
+        head,
+        rows,
+        keys=1 + len(factors),
+    )
     if len(points) > limit:
         out.print(f"... {len(points) - limit} more rows in points.parquet")
 

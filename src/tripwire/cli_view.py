@@ -99,8 +99,8 @@ def plot_command(
             "--kind",
             "-k",
             help=f"Plot kind (repeatable; default: all that fit the folder). One of: "
-            f"{', '.join(KINDS)}. Runs: reinforced, ttr, buildup, bottlenecks; sweeps: "
-            "response, heatmap, sensitivity.",
+            f"{', '.join(KINDS)}. Runs: reinforced, ttr, buildup, bottlenecks, map, "
+            "phases; sweeps: response, heatmap, sensitivity.",
         ),
     ] = None,
     x: Annotated[

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+import tripwire.columns as C
 from tripwire.designs import leaf_paths, resolve_path, with_values
 from tripwire.distributions import Distribution
 from tripwire.runner import run_batch, to_table
@@ -19,8 +20,8 @@ from tripwire.scenario import Scenario
 from tripwire.summary import AREAS, point_metrics
 
 DEFAULT_OUTCOMES: tuple[str, ...] = tuple(
-    f"{k}_{a}" for a in AREAS for k in ("p_beat_fa", "p_hold")
-) + tuple(f"ttr_rmean_{a}_h" for a in AREAS)
+    col(area=a) for a in AREAS for col in (C.P_BEAT_FA, C.P_HOLD)
+) + C.per_area(C.TTR_RMEAN)
 """Per-area metrics an experiment returns by default: P(beat f.a.), P(hold), and the
 restricted mean time-to-reinforce (censored at the horizon, so always a number)."""
 

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from tripwire import manifest as mf
 from tripwire.errors import UsageError
-from tripwire.results import MANIFEST, ManifestError, read_manifest, read_table, sha256
+from tripwire.manifest import MANIFEST, RunManifest, SweepManifest
+from tripwire.results import read_table, sha256
 
 
 class FolderError(UsageError):
@@ -28,14 +30,14 @@ class FolderError(UsageError):
 @dataclass
 class _Folder:
     path: Path
-    manifest: dict[str, Any]
+    manifest: RunManifest | SweepManifest
     _checked: set[str] = field(default_factory=set, repr=False)
 
     def file(self, rel: str) -> Path:
         """Path of ``rel`` inside the folder, after checking it against the manifest."""
         if rel not in self._checked:
             p = self.path / rel
-            expected = self.manifest.get("files", {}).get(rel)
+            expected = (self.manifest.files or {}).get(rel)
             if expected is None:
                 raise FolderError(f"{self.path}: {rel} is not listed in manifest.json")
             if not p.is_file():
@@ -58,26 +60,29 @@ class _Folder:
             raise FolderError(f"{self.path}: cannot read {rel}: {exc}") from None
 
     def has(self, rel: str) -> bool:
-        return rel in self.manifest.get("files", {})
+        return rel in (self.manifest.files or {})
 
     @property
     def seed(self) -> int:
-        return int(self.manifest.get("seed", self.manifest.get("spec", {}).get("seed", -1)))
+        m = self.manifest
+        seed = m.spec.seed if isinstance(m, SweepManifest) else m.seed
+        return -1 if seed is None else seed
 
 
 @dataclass
 class RunFolder(_Folder):
     """The folder of ``simulate FILE...``: one sub-folder per scenario."""
 
+    manifest: RunManifest
     kind: str = "run"
 
     @property
     def scenarios(self) -> list[str]:
-        return list(self.manifest["scenarios"])
+        return self.manifest.run_names()
 
     @property
     def replications(self) -> int:
-        return int(self.manifest["replications"])
+        return int(self.manifest.replications or 0)
 
     @cached_property
     def summaries(self) -> dict[str, dict[str, Any]]:
@@ -104,24 +109,24 @@ class RunFolder(_Folder):
 class SweepFolder(_Folder):
     """The folder of ``simulate sweep``: points.parquet, comparison.parquet, sensitivity."""
 
+    manifest: SweepManifest
     kind: str = "sweep"
 
-    @property
+    @cached_property
     def spec(self) -> dict[str, Any]:
-        out: dict[str, Any] = self.manifest["spec"]
-        return out
+        return self.manifest.spec.model_dump()
 
     @property
     def factors(self) -> list[str]:
-        return list(self.spec["factors"])
+        return list(self.manifest.spec.factors)
 
     @property
     def scenarios(self) -> list[str]:
-        return list(self.spec["postures"])
+        return list(self.manifest.spec.postures)
 
     @property
     def replications(self) -> int:
-        return int(self.spec["replications"])
+        return self.manifest.spec.replications
 
     @cached_property
     def points(self) -> dict[str, np.ndarray]:
@@ -133,20 +138,20 @@ class SweepFolder(_Folder):
         return out
 
     def posture(self, scenario: str) -> str:
-        return str(self.spec["postures"][scenario].get("posture", scenario))
+        return str(self.manifest.spec.postures[scenario].get("posture", scenario))
 
 
 def open_result(path: Path) -> RunFolder | SweepFolder:
     """Open a complete run or sweep folder, or raise :class:`FolderError` saying why not.
 
     The manifest goes through the same shape check as every other reader
-    (:func:`tripwire.results.read_manifest`), so a damaged one is named, never half-read."""
+    (:func:`tripwire.manifest.read`), so a damaged one is named, never half-read."""
     if not path.exists():
         raise FolderError(f"{path}: no such folder")
     if not path.is_dir():
         raise FolderError(f"{path}: not a folder (give the result folder that `simulate` printed)")
-    mf = path / MANIFEST
-    if not mf.is_file() and not mf.is_symlink():
+    file = path / MANIFEST
+    if not file.is_file() and not file.is_symlink():
         hint = (
             "an interrupted run (only its finished chunks are in parts/)"
             if (path / "parts").exists()
@@ -154,17 +159,17 @@ def open_result(path: Path) -> RunFolder | SweepFolder:
         )
         raise FolderError(f"{path}: no manifest.json: {hint}")
     try:
-        manifest, kind = read_manifest(path)
-    except ManifestError as exc:
+        manifest = mf.read(path)
+    except mf.ManifestError as exc:
         raise FolderError(f"{path}: {exc.why}") from None
-    if kind == "sweep":
-        if manifest["status"] != "complete":
+    if isinstance(manifest, SweepManifest):
+        if manifest.status != "complete":
             raise FolderError(
-                f"{path}: the sweep is {manifest['status']}; "
+                f"{path}: the sweep is {manifest.status}; "
                 f"finish it with `simulate sweep --resume {path}`"
             )
         return SweepFolder(path, manifest)
-    if not manifest.get("complete"):
+    if not manifest.complete:
         raise FolderError(
             f"{path}: the run did not complete (interrupted?); continue it with "
             f"`simulate run --resume {path}`"

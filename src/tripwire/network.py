@@ -18,9 +18,13 @@ Either way a formation re-plans at every node, so a cut corridor re-routes it at
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tripwire.scenario import Link, Node
 
 HEAVY_MODES = frozenset({"rail", "road", "sea"})
 """Modes that can carry a unit's heavy equipment."""
@@ -115,3 +119,30 @@ class Router:
             out.append(e)
             node = e.dst
         return out
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
+
+def node_label(node_id: str, node: Node | Mapping[str, Any] | None) -> str:
+    """A node's readable name: its ``label``, else its description, else its id in words."""
+    for key in ("label", "description"):
+        text = _get(node, key) if node is not None else None
+        if text:
+            return str(text)
+    return node_id.replace("_", " ")
+
+
+def route_label(link: Link | Mapping[str, Any], nodes: Mapping[str, Any]) -> str:
+    """A link in words: "<from label> – <to label> (<mode>)", e.g. "Klaipeda anchorage –
+    Klaipeda port (sea)". ``link`` is a :class:`~tripwire.scenario.Link` or its mapping (as
+    in ``scenario.resolved.yaml``); ``nodes`` maps node ids to nodes or their mappings."""
+    if isinstance(link, Mapping):
+        src, dst, mode = link["from"], link["to"], link["mode"]
+    else:
+        src, dst, mode = link.from_, link.to, link.mode
+    return f"{node_label(src, nodes.get(src))} – {node_label(dst, nodes.get(dst))} ({mode})"

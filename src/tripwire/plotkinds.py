@@ -2,7 +2,7 @@
 can offer and check them without importing matplotlib (which only ``plot``, ``report`` and
 ``--plot`` need)."""
 
-RUN_KINDS = ("reinforced", "ttr", "buildup", "bottlenecks")
+RUN_KINDS = ("reinforced", "ttr", "buildup", "bottlenecks", "map", "phases")
 SWEEP_KINDS = ("response", "heatmap", "sensitivity")
 KINDS = RUN_KINDS + SWEEP_KINDS
 FORMATS = ("png", "svg")

@@ -2,16 +2,19 @@
 
 Run folders give ``reinforced`` (probability reinforced by time t, Kaplan-Meier with 95 %
 bands), ``ttr`` (violins of time-to-reinforce), ``buildup`` (combat-ready strength over
-time against the required strength) and ``bottlenecks`` (queue waits, throughput, corridor
-closure). Sweep folders give ``response`` (a metric against one factor, one line per
-posture), ``heatmap`` (a metric over two factors) and ``sensitivity`` (Sobol, Morris or
-rank-correlation bars). Each builder returns a ``matplotlib.figure.Figure``; :func:`plot`
-saves them as PNG and SVG.
+time against the required strength), ``bottlenecks`` (queue waits, throughput, corridor
+closure), ``map`` (the network on true coordinates, links by mode, throughput and wait:
+:mod:`tripwire.plot_map`) and ``phases`` (where the deciding formations' time goes:
+:mod:`tripwire.plot_story`). Sweep folders give ``response`` (a metric against one
+factor, one line per posture), ``heatmap`` (a metric over two factors) and
+``sensitivity`` (Sobol, Morris or rank-correlation bars). Each builder returns a
+``matplotlib.figure.Figure``; :func:`plot` saves them as PNG and SVG.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +25,12 @@ import yaml
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+import tripwire.columns as C
 from tripwire.errors import UsageError
 from tripwire.folders import FolderError, RunFolder, SweepFolder, finite
+from tripwire.network import route_label
+from tripwire.plot_map import theatre_map
+from tripwire.plot_story import phases_figure
 from tripwire.plotkinds import FORMATS, KINDS, RUN_KINDS, SWEEP_KINDS
 from tripwire.plotstyle import (
     GREY,
@@ -165,12 +172,13 @@ def reinforced(f: RunFolder, _: Options) -> Figure:
 
 
 def _fait_accompli(f: RunFolder) -> dict[str, tuple[float, float]]:
-    """10-90 % range of the fait-accompli time of each country over all postures' runs."""
+    """10-90 % range of the fait-accompli time of each area over all postures' runs (the
+    theatre's: the first capital reached)."""
     out = {}
-    for c in COUNTRIES:
+    for c in AREAS:
         vals = np.concatenate(
             [
-                f.replications_table(s, [f"fait_accompli_{c}_h"])[f"fait_accompli_{c}_h"]
+                f.replications_table(s, [C.FAIT_ACCOMPLI(area=c)])[C.FAIT_ACCOMPLI(area=c)]
                 for s in f.scenarios
             ]
         ).astype(float)
@@ -184,12 +192,12 @@ def ttr(f: RunFolder, _: Options) -> Figure:
     """Violins of time-to-reinforce (the reinforced replications), censored share noted."""
     fig = new_figure(11, 4.2)
     axes = fig.subplots(1, 4, sharey=True)
-    cols = [c for a in AREAS for c in (f"ttr_{a}_h", f"censored_{a}")]
+    cols = [c for a in AREAS for c in (C.TTR(area=a), C.CENSORED(area=a))]
     tables = {s: f.replications_table(s, cols) for s in f.scenarios}
     for ax, area in zip(axes, AREAS[::-1]):
         data, pos = [], []
         for i, s in enumerate(f.scenarios):
-            t = np.asarray(tables[s][f"ttr_{area}_h"], dtype=float)
+            t = np.asarray(tables[s][C.TTR(area=area)], dtype=float)
             t = t[np.isfinite(t)]
             if t.size > 1:
                 data.append(_days(t))
@@ -205,7 +213,7 @@ def ttr(f: RunFolder, _: Options) -> Figure:
                 parts[key].set_color("black")  # type: ignore[index]
                 parts[key].set_linewidth(0.8)  # type: ignore[index]
         for i, s in enumerate(f.scenarios):
-            share = float(np.mean(tables[s][f"censored_{area}"]))
+            share = float(np.mean(tables[s][C.CENSORED(area=area)]))
             if share:
                 ax.annotate(
                     f"{100 * share:.0f}%\ncensored",
@@ -225,10 +233,10 @@ def ttr(f: RunFolder, _: Options) -> Figure:
     fig.suptitle(
         "Distribution of time-to-reinforce per posture (reinforced replications; line: median)"
     )
-    axes[0].legend(
+    fig.legend(  # outside the panels: inside, it covered the theatre's violins
         handles=[Patch(color=colour(i), alpha=0.55) for i in range(len(f.scenarios))],
         labels=[f.posture(s) for s in f.scenarios],
-        loc="upper right",
+        loc="outside right upper",
         title="posture",
     )
     _footer(fig, f)
@@ -354,7 +362,7 @@ def bottlenecks(f: RunFolder, _: Options) -> Figure:
         )
         troops = np.array([r.get(u, {}).get("troops_mean", 0.0) for u in used]) / 1e3
         ax_t.barh(off, troops, height, color=colour(i), label=f.posture(s))
-    labels = [f"{u} ({links[u]['mode']}, {links[u]['from']} > {links[u]['to']})" for u in used]
+    labels = [links[u]["words"] for u in used]  # in words: places and mode, not ids
     ax_w.set_yticks(y, labels, fontsize=7)
     ax_w.invert_yaxis()
     ax_t.tick_params(labelleft=False)
@@ -393,12 +401,22 @@ MAX_ROUTES = 16  # rows of the bottleneck chart
 
 
 def _links(f: RunFolder) -> dict[str, dict[str, str]]:
-    """Link id -> mode, from, to (from every scenario's resolved file)."""
+    """Link id -> mode, from, to and the link in words (from every scenario's resolved
+    file)."""
     out: dict[str, dict[str, str]] = {}
     for s in f.scenarios:
         data = yaml.safe_load(f.file(f"{s}/scenario.resolved.yaml").read_text())
+        nodes = data["network"]["nodes"]
         for lk in data["network"]["links"]:
-            out.setdefault(lk["id"], {"mode": lk["mode"], "from": lk["from"], "to": lk["to"]})
+            out.setdefault(
+                lk["id"],
+                {
+                    "mode": lk["mode"],
+                    "from": lk["from"],
+                    "to": lk["to"],
+                    "words": route_label(lk, nodes),
+                },
+            )
     return out
 
 
@@ -406,7 +424,7 @@ def _links(f: RunFolder) -> dict[str, dict[str, str]]:
 
 
 def _metric(f: SweepFolder, o: Options) -> str:
-    m = o.metric or "p_beat_fa_theatre"
+    m = o.metric or C.P_BEAT_FA(area="theatre")
     if m not in f.points or m in ("replications", "point") or m.startswith("x."):
         known = sorted(
             k
@@ -583,8 +601,9 @@ def heatmap(f: SweepFolder, o: Options) -> Figure:
     assert mesh is not None
     fig.colorbar(mesh, ax=list(axes), label=metric_label(m), shrink=0.9)
     extra = [k for k in f.factors if k not in (x, y)]
-    note = f" (averaged over {', '.join(extra)})" if extra else ""
-    fig.suptitle(f"{metric_label(m)} over {x} and {y}{note}")
+    note = f"\n(averaged over {', '.join(extra)})" if extra else ""
+    # wrapped: on one line a long metric and two factor paths ran past both edges
+    fig.suptitle(textwrap.fill(f"{metric_label(m)} over {x} and {y}", 90) + note)
     _footer(fig, f)
     return fig
 
@@ -602,7 +621,7 @@ def sensitivity(f: SweepFolder, o: Options) -> Figure:
     posts = [s for s in f.scenarios if s in sens["postures"]]
     if not posts:
         raise PlotError(f"{f.path}: no sensitivity indices (a posture had failed chunks)")
-    metric = o.metric or "p_beat_fa_theatre"
+    metric = o.metric or C.P_BEAT_FA(area="theatre")
     if metric not in sens["postures"][posts[0]]:
         raise PlotError(
             f"no sensitivity indices for {metric!r}; available: "
@@ -611,6 +630,7 @@ def sensitivity(f: SweepFolder, o: Options) -> Figure:
     fig = new_figure(max(8.0, 4.6 * len(posts) + 1), 1.4 + 0.42 * len(sens["factors"]))
     axes = np.atleast_1d(fig.subplots(1, len(posts), sharey=False))
     for ax, s in zip(axes, posts):
+        handles: list[Patch] = []  # the tornado names both its colours
         r = sens["postures"][s][metric]
         names = r["ranking"][::-1]  # most influential at the top
         ypos = np.arange(len(names))
@@ -637,19 +657,15 @@ def sensitivity(f: SweepFolder, o: Options) -> Figure:
             ax.set_xlabel("Morris mu* (mean absolute elementary effect, 95% CI)")
         else:
             v = np.array([idx[n]["spearman"] for n in names])
-            ax.barh(
-                ypos,
-                v,
-                0.6,
-                color=[colour(0) if t >= 0 else colour(1) for t in v],
-                label="Spearman rank correlation",
-            )
+            ax.barh(ypos, v, 0.6, color=[colour(0) if t >= 0 else colour(1) for t in v])
+            signs = (("metric rises with the factor (rho > 0)", 0), ("falls (rho < 0)", 1))
+            handles = [Patch(color=colour(k), label=label) for label, k in signs]
             ax.axvline(0, color="black", lw=0.8)
             ax.set_xlim(-1, 1)
             ax.set_xlabel("Spearman rank correlation with the metric (tornado)")
         ax.set_yticks(ypos, names)
         ax.set_title(f.posture(s))
-        ax.legend(loc="lower right")
+        ax.legend(handles=handles, loc="lower right") if handles else ax.legend(loc="lower right")
     fig.suptitle(
         f"Sensitivity of {metric_label(metric)}\n({sens['design']} design, "
         f"{len(f.points['point'])} points, most influential factor at the top)"
@@ -663,6 +679,8 @@ BUILDERS: dict[str, Callable[[Any, Options], Figure]] = {
     "ttr": ttr,
     "buildup": buildup,
     "bottlenecks": bottlenecks,
+    "map": theatre_map,
+    "phases": phases_figure,
     "response": response,
     "heatmap": heatmap,
     "sensitivity": sensitivity,

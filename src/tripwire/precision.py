@@ -20,14 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import tripwire.columns as C
 from tripwire.errors import UsageError
-from tripwire.summary import AREAS, point_metrics
+from tripwire.summary import point_metrics
 
-METRICS = (
-    tuple(f"p_beat_fa_{a}" for a in AREAS)
-    + tuple(f"p_hold_{a}" for a in AREAS)
-    + tuple(f"ttr_median_{a}_h" for a in AREAS)
-)
+METRICS = C.per_area(C.P_BEAT_FA) + C.per_area(C.P_HOLD) + C.per_area(C.TTR_MEDIAN)
 
 
 class PrecisionError(UsageError, ValueError):

@@ -14,8 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import tripwire.columns as C
 from tripwire import __version__
 from tripwire.folders import RunFolder, SweepFolder
+from tripwire.headline import sentences
+from tripwire.manifest import RunManifest
 from tripwire.plots import Options, PlotError, default_kinds, figure
 from tripwire.plotstyle import png_bytes, style
 from tripwire.results import write_text
@@ -103,22 +106,53 @@ def _page(title: str, body: Sequence[str]) -> str:
 
 def _meta(f: RunFolder | SweepFolder) -> str:
     m = f.manifest
+    finished = m.created_utc if isinstance(m, RunManifest) else m.finished_utc
     rows = [
         ("folder", str(f.path)),
-        ("command", m.get("command", "")),
-        ("tripwire version", m.get("tripwire_version", "")),
-        ("finished (UTC)", m.get("created_utc") or m.get("finished_utc", "")),
+        ("command", m.command),
+        ("tripwire version", m.tripwire_version),
+        ("finished (UTC)", finished or ""),
         ("seed", f.seed),
         (
             "replications per scenario" + (" and point" if f.kind == "sweep" else ""),
             f"{f.replications:,}",
         ),
-        ("wall time", f"{m.get('wall_seconds', 0):.1f} s on {m.get('workers', '?')} workers"),
+        ("wall time", f"{m.wall_seconds or 0:.1f} s on {m.workers or '?'} workers"),
     ]
     return table(("item", "value"), rows, left=2)
 
 
 # --------------------------------------------------------------------------- runs
+
+
+def _phases_html(f: RunFolder) -> list[str]:
+    """Where the time goes: the phases of the formation that decided each state's
+    time-to-reinforce (mean hours from warning), and how often none decided."""
+    from tripwire.phases import PHASES
+    from tripwire.plot_story import folder_phases
+
+    data = folder_phases(f)
+    head = ["posture", "state", "decided by a formation", "longest phase"]
+    head += [f"{p}, h" for p in PHASES]
+    rows = []
+    for n in f.scenarios:
+        for c, cp in data[n].items():
+            share = cp["decided_by_a_formation"] / max(cp["replications"], 1)
+            means = [cp["phases_h"][p]["mean"] for p in PHASES]
+            rows.append(
+                [f.posture(n), c, f"{100 * share:.0f}%", cp["dominant"] or "none decides"]
+                + ["" if m is None else f"{m:.0f}" for m in means]
+            )
+    return [
+        "<h2>Where the time goes</h2>",
+        '<p class="note">For each replication, the formation whose arrival brought a state '
+        "up to its requirement decides its time-to-reinforce; its time from warning to "
+        "combat-ready splits into these phases (mean hours over the replications in which a "
+        "formation decided; the movement phases are those of the critical path of troops "
+        "and equipment). Where no formation decides, the forces in place met the "
+        "requirement, or it was not met within the horizon.</p>",
+        table(head, rows, left=4),
+    ]
 
 
 def run_report(f: RunFolder) -> str:
@@ -131,7 +165,10 @@ def run_report(f: RunFolder) -> str:
         "it; P(hold): no capital reached within the horizon. "
         "Confidence intervals are 95%; censored replications (not reinforced within the "
         "horizon) are counted as such, never given a number.</p>",
-        _meta(f),
+        "<h2>In plain words</h2>",
+        "<ul>"
+        + "".join(f"<li>{esc(line)}</li>" for line in sentences(f.summaries, f.comparisons))
+        + "</ul>",
         "<h2>Headline: the theatre (all three states held)</h2>",
     ]
     cps = list(s[f.scenarios[0]]["areas"]["theatre"]["p_reinforced_by"])
@@ -216,6 +253,9 @@ def run_report(f: RunFolder) -> str:
                     ]
                 )
         body.append(table(head, rows, left=3))
+    body += _phases_html(f)
+    body.append("<h2>What was run</h2>")
+    body.append(_meta(f))
     body.append("<h2>Figures</h2>")
     body += [_figure_html(f, k, Options()) for k in default_kinds(f)]
     body.append("<h2>Corridor and routes</h2>")
@@ -358,7 +398,7 @@ def sweep_report(f: SweepFolder) -> str:
             body.append(table(["factor", key], rows))
     p = f.points
     cols = ["posture", *(f"x.{x}" for x in f.factors)]
-    cols += [f"p_beat_fa_{a}" for a in AREAS[::-1]] + ["ttr_median_theatre_h"]
+    cols += [C.P_BEAT_FA(area=a) for a in AREAS[::-1]] + [C.TTR_MEDIAN(area="theatre")]
     n = len(p["point"])
     limit = 300
     body.append(f"<h2>Points ({min(n, limit)} of {n} rows; all in points.parquet)</h2>")

@@ -16,8 +16,8 @@ Layout of ``results/<run>/``::
 
 Every file is written to a temporary name and renamed into place, so a reader never sees a
 half-written file, and an interrupted batch keeps every finished chunk in ``parts/``. Every
-reader of a manifest goes through one shape check (:func:`read_manifest`), so a damaged one
-is named rather than half-read.
+reader of a manifest goes through one model (:mod:`tripwire.manifest`), so a damaged one is
+named rather than half-read.
 """
 
 from __future__ import annotations
@@ -27,13 +27,10 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
-import json
 import os
 import re
 import shutil
 import socket
-import stat
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,11 +38,18 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
+from tripwire.atomic import _atomic
+from tripwire.atomic import dumps as dumps  # re-exported: writers import them from here
+from tripwire.atomic import write_bytes as write_bytes
+from tripwire.atomic import write_json as write_json
+from tripwire.atomic import write_text as write_text
+from tripwire.atomic import write_yaml as write_yaml
 from tripwire.errors import UsageError
+from tripwire.manifest import MANIFEST as MANIFEST  # re-exported
+from tripwire.manifest import RunManifest, kind_of, tripwire_manifest, why_not_tripwire
+from tripwire.manifest import write as write_manifest
 from tripwire.model.outcome import FORMATIONS_KEY
-from tripwire.scenario import MAX_SEED  # manifests' seeds are checked against it
 
 # Arrow's default pool (mimalloc) keeps freed memory for reuse, so a process that once read
 # a large column stays large; the system allocator returns it (measured: 362 -> 290 MB peak
@@ -58,72 +62,6 @@ def give_back() -> None:
     C heap), so that reading 10^5 rows a part or a column at a time leaves a process no
     larger than reading 10^3 does."""
     pa.default_memory_pool().release_unused()
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-UMASK = _umask()
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` by ``write`` into a temporary file beside it, renamed into place.
-
-    Only a regular file (or nothing) is ever replaced: renaming over a device, a pipe or a
-    socket would delete it (``report --out /dev/full`` run as root replaced the device), so
-    that is an ``OSError`` naming the path instead."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except NotADirectoryError:  # a parent is a file: mkdir below says so
-        mode = None
-    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-        raise OSError(
-            errno.EEXIST,
-            "exists and is not a regular file (a folder, device, pipe or socket)",
-            str(path),
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~UMASK)  # as an ordinary new file (mkstemp makes it 0600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-_FLAT_ARRAY = re.compile(r"\[[-+0-9.eEnulNaIfity,\s]*\]")  # arrays of numbers (or null)
-
-
-def dumps(obj: Any) -> str:
-    """Indented JSON with arrays of numbers kept on one line (curves stay readable)."""
-    text = json.dumps(obj, indent=2, default=str)
-    return _FLAT_ARRAY.sub(
-        lambda m: "[" + re.sub(r"\s+", " ", m.group(0)[1:-1]).strip() + "]", text
-    )
-
-
-def write_json(path: Path, obj: Any) -> None:
-    _atomic(path, lambda p: p.write_text(dumps(obj) + "\n"))
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    _atomic(path, lambda p: p.write_bytes(data))
-
-
-def write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
-
-
-def write_yaml(path: Path, obj: Any) -> None:
-    _atomic(path, lambda p: p.write_text(yaml.safe_dump(obj, sort_keys=False, allow_unicode=True)))
 
 
 def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -316,312 +254,6 @@ def new_run_dir(base: Path, label: str, now: dt.datetime | None = None) -> Path:
     return path
 
 
-MANIFEST = "manifest.json"
-MAX_MANIFEST_BYTES = 256 << 20  # a sweep's manifest holds its spec and every checksum
-SWEEP_STATUSES = ("running", "complete", "incomplete")
-
-
-def manifest_kind(manifest: Any) -> str | None:
-    """``"run"`` or ``"sweep"`` if ``manifest`` has the shape of what tripwire writes:
-
-    * a run's start manifest (``simulate run``): ``tripwire_version``, ``resume`` (a
-      mapping), ``stages`` (a list);
-    * a complete run: ``tripwire_version``, ``complete: true``, ``files`` (checksums);
-    * a sweep (:func:`tripwire.sweeprun.open_folder` and ``complete``): ``status`` (running,
-      complete or incomplete), ``digest`` (SHA-256), ``spec`` (a mapping), and ``files``
-      once finished.
-
-    ``None`` for anything else."""
-    if not isinstance(manifest, dict):
-        return None
-    files = manifest.get("files")
-    if "files" in manifest and not (
-        isinstance(files, dict) and all(isinstance(v, str) for v in files.values())
-    ):
-        return None
-    digest = manifest.get("digest")
-    if (
-        manifest.get("status") in SWEEP_STATUSES
-        and isinstance(digest, str)
-        and re.fullmatch(r"[0-9a-f]{64}", digest)
-        and isinstance(manifest.get("spec"), dict)
-        and (manifest["status"] == "running" or files is not None)
-    ):
-        return "sweep"
-    if not isinstance(manifest.get("tripwire_version"), str):
-        return None
-    if isinstance(manifest.get("resume"), dict) and isinstance(manifest.get("stages"), list):
-        return "run"
-    if manifest.get("complete") is True and files is not None:
-        return "run"
-    return None
-
-
-def _load_manifest(folder: Path) -> tuple[Any, str]:
-    """The parsed ``folder/manifest.json`` (any JSON value), or ``None`` and why not."""
-    path = folder / MANIFEST
-    try:
-        if path.is_symlink():
-            return None, f"its {MANIFEST} is a symbolic link"
-        if not path.is_file():
-            return None, f"no {MANIFEST}"
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            return None, f"its {MANIFEST} is too large to be tripwire's"
-        return json.loads(path.read_bytes()), ""
-    except OSError as exc:
-        return None, f"cannot read its {MANIFEST}: {exc.strerror or exc}"
-    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or absurdly nested
-        return None, f"its {MANIFEST} is not JSON"
-
-
-def _read_manifest(folder: Path) -> tuple[dict[str, Any] | None, str]:
-    """The folder's tripwire manifest, or ``None`` and why not."""
-    manifest, why = _load_manifest(folder)
-    if why:
-        return None, why
-    if manifest_kind(manifest) is None:
-        return None, f"its {MANIFEST} is not a tripwire run or sweep manifest"
-    return manifest, ""
-
-
-def tripwire_manifest(folder: Path) -> dict[str, Any] | None:
-    """The parsed ``folder/manifest.json`` if it is a tripwire run or sweep manifest (see
-    :func:`manifest_kind`), else ``None`` (missing, unreadable, not JSON, another shape)."""
-    return _read_manifest(folder)[0]
-
-
-class ManifestError(UsageError, ValueError):
-    """A manifest a reader cannot use. ``why`` says what is wrong ("no manifest.json", "its
-    manifest.json is not JSON", "its manifest.json is damaged: ..."); ``damaged`` is true
-    when it is tripwire's by its keys but a field has the wrong type or value (edited or
-    truncated), false when it is not tripwire's at all (or missing)."""
-
-    def __init__(self, folder: Path | None, why: str, damaged: bool = False) -> None:
-        super().__init__(f"{folder}: {why}" if folder is not None else why)
-        self.folder, self.why, self.damaged = folder, why, damaged
-
-
-def spec_digest(record: Mapping[str, Any]) -> str:
-    """SHA-256 of a sweep's specification as its manifest records it (the resume check
-    compares it; :func:`check_manifest` checks it against the recorded ``spec``)."""
-    text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _count(v: Any, lo: int, hi: int | None = None) -> bool:
-    """An integer (not a bool) in ``lo .. hi``."""
-    return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
-
-
-def _plain(name: Any) -> bool:
-    from tripwire.names import check_name
-
-    try:
-        check_name(name)
-    except (ValueError, TypeError):
-        return False
-    return isinstance(name, str)
-
-
-def _relative(rel: Any) -> bool:
-    """A relative path below the folder (no ``..``, not absolute), as checksums writes."""
-    if not isinstance(rel, str) or not rel or "\0" in rel or rel.startswith("/"):
-        return False
-    return all(part not in ("", ".", "..") for part in rel.split("/"))
-
-
-def _files_problem(m: Mapping[str, Any]) -> str | None:
-    files = m.get("files")
-    if not isinstance(files, dict):
-        return "files is not a mapping of file names to SHA-256 checksums"
-    bad = [k for k, v in files.items() if not _relative(k) or not isinstance(v, str)]
-    if bad:
-        return f"files holds {json.dumps(bad[0], default=str)[:80]}, not a file's checksum"
-    return None
-
-
-def _fields(
-    where: str, block: Mapping[str, Any], wants: Sequence[tuple[str, Any, str]]
-) -> list[str]:
-    """``"<where>KEY is not <what>"`` for each ``(KEY, test, what)`` that fails."""
-    return [f"{where}{key} is not {what}" for key, ok, what in wants if not ok(block.get(key))]
-
-
-def _scenario_digests(v: Any) -> bool:
-    """A start manifest's ``resume.scenarios``: plain scenario names to SHA-256 digests."""
-    return (
-        isinstance(v, dict)
-        and bool(v)
-        and all(
-            _plain(k) and isinstance(d, str) and bool(re.fullmatch(r"[0-9a-f]{64}", d))
-            for k, d in v.items()
-        )
-    )
-
-
-def _run_problems(m: Mapping[str, Any]) -> list[str]:
-    """What a reader of a run's manifest (start or complete) would trip over."""
-    if "tripwire_version" in m and not isinstance(m["tripwire_version"], str):
-        return ["tripwire_version is not text"]
-    complete = m.get("complete", False)
-    if not isinstance(complete, bool):
-        return ["complete is not true or false"]
-    seed = ("seed", lambda v: _count(v, 0, MAX_SEED), f"a seed (an integer 0 to {MAX_SEED})")
-    if complete:
-        problems = _fields(
-            "",
-            m,
-            [
-                ("tripwire_version", lambda v: isinstance(v, str), "text"),
-                (
-                    "scenarios",
-                    lambda v: (
-                        isinstance(v, dict)
-                        and bool(v)
-                        and all(_plain(k) and isinstance(f, str) for k, f in v.items())
-                    ),
-                    "a mapping of scenario names to files",
-                ),
-                ("replications", lambda v: _count(v, 1), "a positive integer"),
-                seed,
-            ],
-        )
-        files = _files_problem(m)
-        return problems + ([files] if files else [])
-    resume = m.get("resume")
-    if not isinstance(resume, dict):
-        return ["resume is not a mapping (what the run was started with)"]
-    problems = _fields(
-        "resume.",
-        resume,
-        [
-            (
-                "files",
-                lambda v: (
-                    isinstance(v, list) and bool(v) and all(isinstance(f, str) and f for f in v)
-                ),
-                "a list of scenario files",
-            ),
-            ("scenarios", _scenario_digests, "a mapping of scenario names to SHA-256 digests"),
-            ("replications", lambda v: _count(v, 1), "a positive integer"),
-            seed,
-            ("precision", lambda v: v is None or isinstance(v, str), "null or text"),
-            ("max_replications", lambda v: _count(v, 1), "a positive integer"),
-        ],
-    )
-    if not isinstance(resume.get("overrides", {}), dict):
-        problems.append("resume.overrides is not a mapping of dotted paths to values")
-    stages = m.get("stages")
-    if not isinstance(stages, list):
-        return [*problems, "stages is not a list"]
-    for i, st in enumerate(stages):
-        if not (
-            isinstance(st, dict)
-            and _count(st.get("first"), 0)
-            and _count(st.get("target"), 1)
-            and _count(st.get("chunk"), 1)
-            and st["first"] < st["target"]
-        ):
-            problems.append(f"stages[{i}] is not a stage (first < target, chunk >= 1)")
-            break
-    return problems
-
-
-def _sweep_problems(m: Mapping[str, Any]) -> list[str]:
-    """What a reader of a sweep's manifest would trip over."""
-    problems = _fields(
-        "",
-        m,
-        [
-            ("status", lambda v: v in SWEEP_STATUSES, f"one of {', '.join(SWEEP_STATUSES)}"),
-            (
-                "digest",
-                lambda v: isinstance(v, str) and bool(re.fullmatch(r"[0-9a-f]{64}", v)),
-                "a SHA-256 digest",
-            ),
-            ("spec", lambda v: isinstance(v, dict), "a mapping (the sweep's specification)"),
-        ],
-    )
-    if problems:
-        return problems
-    spec = m["spec"]
-    problems = _fields(
-        "spec.",
-        spec,
-        [
-            ("name", lambda v: isinstance(v, str), "text"),
-            (
-                "postures",
-                lambda v: (
-                    isinstance(v, dict)
-                    and bool(v)
-                    and all(_plain(k) and isinstance(d, dict) for k, d in v.items())
-                ),
-                "a mapping of scenario names to scenarios",
-            ),
-            ("design", lambda v: isinstance(v, str), "text"),
-            (
-                "factors",
-                lambda v: isinstance(v, list) and all(isinstance(f, str) for f in v),
-                "a list of parameter paths",
-            ),
-            (
-                "points",
-                lambda v: isinstance(v, list) and all(isinstance(p, dict) for p in v),
-                "a list of points",
-            ),
-            ("replications", lambda v: _count(v, 1), "a positive integer"),
-            ("seed", lambda v: _count(v, 0, MAX_SEED), f"a seed (an integer 0 to {MAX_SEED})"),
-            ("chunk", lambda v: _count(v, 1), "a positive integer"),
-        ],
-    )
-    if not problems and spec_digest(spec) != m["digest"]:
-        problems.append("its digest does not match its spec (edited or truncated)")
-    if m["status"] != "running" or "files" in m:
-        files = _files_problem(m)
-        problems += [files] if files else []
-    if not isinstance(m.get("failures", []), list):
-        problems.append("failures is not a list")
-    return problems
-
-
-def check_manifest(manifest: Any, folder: Path | None = None) -> str:
-    """The one shape check of a manifest every reader makes (``--resume`` of a run or a
-    sweep, ``plot``, ``report``): ``"run"`` or ``"sweep"`` if ``manifest`` is tripwire's
-    and holds every field those readers use with the type and range tripwire writes;
-    :class:`ManifestError` naming the first few problems otherwise.
-
-    A manifest is recognised as tripwire's by its keys (a sweep's ``spec`` and ``digest``;
-    a run's ``tripwire_version``, or its ``resume`` and ``stages``), as
-    :func:`manifest_kind` does; what a manifest of that kind must then hold is checked field
-    by field (a sweep's ``digest`` must also match its ``spec``, so a truncated
-    specification is caught)."""
-    if not isinstance(manifest, dict):
-        raise ManifestError(folder, f"its {MANIFEST} is not a JSON object, not tripwire's")
-    if "spec" in manifest and "digest" in manifest:
-        kind, problems = "sweep", _sweep_problems(manifest)
-    elif "tripwire_version" in manifest or ("resume" in manifest and "stages" in manifest):
-        kind, problems = "run", _run_problems(manifest)
-    else:
-        raise ManifestError(folder, f"its {MANIFEST} is not a tripwire run or sweep manifest")
-    if problems:
-        shown = "; ".join(problems[:3]) + (
-            f" and {len(problems) - 3} more" if len(problems) > 3 else ""
-        )
-        raise ManifestError(folder, f"its {MANIFEST} is damaged: {shown}", damaged=True)
-    return kind
-
-
-def read_manifest(folder: Path) -> tuple[dict[str, Any], str]:
-    """``folder/manifest.json`` and its kind (``"run"`` or ``"sweep"``), read and checked by
-    :func:`check_manifest`; :class:`ManifestError` saying why not (missing, unreadable, not
-    JSON, not tripwire's, damaged)."""
-    manifest, why = _load_manifest(folder)
-    if why:
-        raise ManifestError(folder, why)
-    return manifest, check_manifest(manifest, folder)
-
-
 class NotReplaceable(UsageError, ValueError):
     """A folder that ``--force`` must not delete (the message names it and says why)."""
 
@@ -630,6 +262,7 @@ _TEMP = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}")  # _atomic's temporary na
 _RUN_PART = re.compile(r"(rep|form)-\d{9}\.parquet")  # part_path's kinds
 _SWEEP_PART = re.compile(r"s\d{2}-p\d{6}-r\d{9}\.parquet")
 _FIGURE = re.compile(r"[^/]+\.(png|svg)")
+_WRITTEN_LATER = {"plots": _FIGURE, "csv": re.compile(r"[^/]+\.csv")}  # plot, export
 SCENARIO_FILES = frozenset(  # what a run writes in <scenario>/ (module docstring)
     {
         "replications.parquet",
@@ -674,7 +307,7 @@ def _written_by_tripwire(
     elif any(f.startswith("/".join(rel) + "/") for f in listed):
         return True
     match rel, is_dir, kind:
-        case (("parts" | "plots"),), True, _:
+        case (("parts" | "plots" | "csv"),), True, _:
             return True
         case (name,), False, "run":
             return name in RUN_FILES
@@ -684,8 +317,8 @@ def _written_by_tripwire(
             return name in scenarios
         case ("parts", "SHA256SUMS"), False, _:
             return True
-        case ("plots", name), False, _:
-            return bool(_FIGURE.fullmatch(name))
+        case (("plots" | "csv") as sub, name), False, _:
+            return bool(_WRITTEN_LATER[sub].fullmatch(name))
         case ("parts", name), False, "sweep":
             return bool(_SWEEP_PART.fullmatch(name))
         case ("parts", name), True, "run":
@@ -708,10 +341,11 @@ def replaceable(folder: Path) -> int:
     naming the folder and the reason (the unknown entries, if that is why)."""
     if folder.is_symlink():
         raise NotReplaceable(f"{folder} is a symbolic link, not a tripwire result folder")
-    manifest, why = _read_manifest(folder)
+    manifest = tripwire_manifest(folder)
     if manifest is None:
+        why = why_not_tripwire(folder)
         raise NotReplaceable(f"{folder} is not a tripwire result folder ({why})")
-    kind = manifest_kind(manifest) or ""
+    kind = kind_of(manifest) or ""
     listed = {k for k in manifest.get("files") or {} if isinstance(k, str)}
     scenarios = _scenario_names(manifest)
     unknown: list[str] = []
@@ -845,9 +479,17 @@ def consolidate(parts: Sequence[Path], dest: Path) -> int:
     return rows
 
 
+CACHE_BYTES = 4 << 20  # columns a ParquetColumns keeps after reading them: 4 MB at most
+
+
 class ParquetColumns(Mapping[str, np.ndarray]):
     """A Parquet file read a column at a time (the table form the summaries take), so that
-    summarising 10^5 replications holds a few columns, not the whole table."""
+    summarising 10^6 replications holds a few columns, not the whole table.
+
+    Read columns are kept while they add up to ``CACHE_BYTES`` at most (the most recent
+    first): several of 10^5 replications, none of 10^6 as float64 (8 MB each), so a reader
+    that needs a column twice should keep it itself. A list column can also be read one
+    row group at a time (:meth:`row_groups`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -855,15 +497,41 @@ class ParquetColumns(Mapping[str, np.ndarray]):
         self.names = self.file.schema_arrow.names
         self._cache: dict[str, np.ndarray] = {}
 
+    @property
+    def num_rows(self) -> int:
+        """The number of rows (replications), from the file's footer: nothing is read."""
+        return int(self.file.metadata.num_rows)
+
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.names:
             raise KeyError(name)
-        if name not in self._cache:
-            if len(self._cache) >= 8:  # keep the few most recent columns
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[name] = _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+        col = self._cache.get(name)
+        if col is None:
+            col = self._read(name)
             give_back()
-        return self._cache[name]
+            if col.nbytes <= CACHE_BYTES:
+                self._cache[name] = col
+                while sum(c.nbytes for c in self._cache.values()) > CACHE_BYTES:
+                    self._cache.pop(next(iter(self._cache)))  # the oldest first
+        return col
+
+    def _read(self, name: str) -> np.ndarray:
+        """A whole column, as ``_as_numpy`` gives it; a column of scalars without nulls is
+        read a row group at a time into one array (a whole read holds the column twice)."""
+        out: np.ndarray | None = None
+        start = 0
+        for group in self.row_groups(name):
+            if group.ndim != 1 or group.dtype == object:  # lists, or nulls somewhere
+                return _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+            if out is None:
+                out = np.empty(self.num_rows, dtype=group.dtype)
+            elif group.dtype != out.dtype:  # nulls in some groups only (ints as float)
+                return _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+            out[start : start + len(group)] = group
+            start += len(group)
+        if out is None:  # no row groups
+            return _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+        return out
 
     def __contains__(self, name: object) -> bool:  # without reading the column
         return name in self.names
@@ -874,23 +542,19 @@ class ParquetColumns(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self.names)
 
-    def block(self, name: str, g0: int, g1: int) -> np.ndarray:
-        """Elements ``g0 .. g1 - 1`` of every row of a list column, one row group at a time."""
-        out = []
+    def row_groups(self, name: str) -> Iterator[np.ndarray]:
+        """A column one row group at a time (``ROW_GROUP`` rows), as numpy: a column of
+        equal-length lists gives rows x elements. One pass over every row group; memory
+        holds one group of the column."""
         for i in range(self.file.num_row_groups):  # small reads: the allocator reuses them
             group = self.file.read_row_group(i, columns=[name], use_threads=False)
-            col = group.column(0).combine_chunks()
-            flat = col.flatten().to_numpy(zero_copy_only=False)
-            out.append(flat.reshape(len(col), -1)[:, g0:g1].copy())
-        return np.concatenate(out)
+            yield _as_numpy(group)[name]
 
 
-def finish(run: Path, manifest: dict[str, Any]) -> None:
+def finish(run: Path, manifest: RunManifest) -> None:
     """Drop the chunk parts and write the manifest (last: its presence means complete)."""
     shutil.rmtree(run / "parts", ignore_errors=True)
-    manifest["files"] = checksums(run)
-    manifest["complete"] = True
-    write_json(run / "manifest.json", manifest)
+    write_manifest(run, manifest.completed(checksums(run)))
 
 
 def claim_new(

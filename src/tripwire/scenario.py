@@ -288,9 +288,39 @@ class InPlace(Source):
         return self
 
 
-class Node(Model):
+class Node(Source):
+    """A place of the network. Its position and label are for figures only (the `map` plot
+    and route labels): the model never reads them, so they change no result."""
+
     kind: Literal["origin", "staging", "border", "port", "airfield", "country"]
     description: str | None = None
+    label: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Short readable name for figures and route labels, e.g. 'Bremerhaven' "
+        "(null: the description, else the id).",
+    )
+    lat_deg: float | None = Field(
+        default=None,
+        ge=-90,
+        le=90,
+        description="Latitude of the place (or of the point chosen for an area), WGS84, "
+        "decimal degrees north (negative: south); set together with lon_deg.",
+    )
+    lon_deg: float | None = Field(
+        default=None,
+        ge=-180,
+        le=180,
+        description="Longitude of the place, WGS84, decimal degrees east (negative: west); "
+        "set together with lat_deg.",
+    )
+
+    @model_validator(mode="after")
+    def _position(self) -> Node:
+        if (self.lat_deg is None) != (self.lon_deg is None):
+            raise ValueError("lat_deg and lon_deg go together: give both or neither")
+        return self
 
 
 class Link(Source):

@@ -26,31 +26,31 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tripwire import metrics
+import tripwire.columns as C
+from tripwire import manifest, metrics
 from tripwire.backends import Backend, stream
 from tripwire.designs import Design, Factor, SweepError, make_design, resolve_path, with_values
 from tripwire.errors import ScenarioError
 from tripwire.loader import LoadedScenario, validate_data
+from tripwire.manifest import SweepManifest, SweepSpec, spec_digest
+from tripwire.manifest import write as write_manifest
 from tripwire.results import (
     MANIFEST,
     Claim,
     FolderBusy,
-    ManifestError,
     checksums,
     claim,
     claim_new,
     inside,
     ledger,
     part_problem,
-    read_manifest,
     read_table,
-    spec_digest,
     write_checked,
     write_json,
     write_rows,
@@ -212,7 +212,7 @@ def open_folder(
             held.release()
             raise
     try:
-        manifest = inside(folder, MANIFEST)
+        inside(folder, MANIFEST)
     except ValueError as exc:
         raise SweepError(f"{folder}: {exc}") from None
     hint = f"continue it with --resume {folder}, or replace it with --force"
@@ -222,9 +222,7 @@ def open_folder(
             force,
             notify or (lambda _m: None),
             hint,
-            then=lambda: write_json(
-                manifest, {"status": "running", "digest": digest(rec), "spec": rec}
-            ),
+            then=lambda: write_manifest(folder, SweepManifest.start(rec)),
         )
     except FolderBusy as exc:
         raise SweepError(str(exc)) from None
@@ -241,10 +239,10 @@ def _claim(folder: Path) -> Claim:
 def _resumable(folder: Path, rec: Mapping[str, Any]) -> str:
     """The status of the sweep folder ``folder`` if it was made by the plan whose record is
     ``rec``; :class:`SweepError` naming the folder and why not (its manifest goes through
-    the shape check every reader uses, :func:`tripwire.results.read_manifest`)."""
+    the one manifest model every reader uses, :func:`tripwire.manifest.read`)."""
     try:
-        old, kind = read_manifest(folder)
-    except ManifestError as exc:
+        old = manifest.read(folder)
+    except manifest.ManifestError as exc:
         if exc.damaged:
             raise SweepError(
                 f"--resume {folder}: {exc.why}; it cannot be resumed (start the sweep again "
@@ -253,22 +251,23 @@ def _resumable(folder: Path, rec: Mapping[str, Any]) -> str:
         there = (folder / MANIFEST).is_file()
         why = "its manifest.json is not a tripwire one" if there else "no manifest.json there"
         raise SweepError(f"--resume {folder}: {why}, not a sweep folder") from None
-    if kind != "sweep":
+    if not isinstance(old, SweepManifest):
         raise SweepError(
             f"--resume {folder}: a run folder, not a sweep; use `simulate run --resume {folder}`"
         )
-    if old["digest"] != digest(rec):
+    if old.digest != digest(rec):
+        stored = old.spec.model_dump()
         diff = [
             k
             for k in rec
             if json.dumps(rec[k], sort_keys=True, default=str)
-            != json.dumps(old["spec"].get(k), sort_keys=True, default=str)
+            != json.dumps(stored.get(k), sort_keys=True, default=str)
         ]
         raise SweepError(
             f"--resume {folder}: made by a different sweep; differs in "
             f"{', '.join(diff) or 'its specification'}"
         )
-    return str(old["status"])
+    return old.status
 
 
 def execute(
@@ -428,19 +427,20 @@ def _paired(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[st
     out: dict[str, float] = {}
     for area in AREAS:
         med = metrics.median_difference(censored_times(a, area), censored_times(b, area))
-        beat = metrics.paired_proportion_difference(a[f"beat_fa_{area}"], b[f"beat_fa_{area}"])
-        hold = metrics.paired_proportion_difference(a[f"hold_{area}"], b[f"hold_{area}"])
+        beat_col, hold_col = C.BEAT_FA(area=area), C.HOLD(area=area)
+        beat = metrics.paired_proportion_difference(a[beat_col], b[beat_col])
+        hold = metrics.paired_proportion_difference(a[hold_col], b[hold_col])
         for key, est in (
-            (f"ttr_median_diff_{area}_h", med),
-            (f"p_beat_fa_diff_{area}", beat),
-            (f"p_hold_diff_{area}", hold),
+            (C.TTR_MEDIAN_DIFF(area=area), med),
+            (C.P_BEAT_FA_DIFF(area=area), beat),
+            (C.P_HOLD_DIFF(area=area), hold),
         ):
             for part, v in (("", est.value), ("_lo", est.lo), ("_hi", est.hi)):
                 out[key + part] = v if math.isfinite(v) else float("nan")
     return out
 
 
-SENSITIVITY_METRICS = ("p_beat_fa_theatre", "ttr_rmean_theatre_h")
+SENSITIVITY_METRICS = (C.P_BEAT_FA(area="theatre"), C.TTR_RMEAN(area="theatre"))
 
 
 def sensitivity(plan: SweepPlan, points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -508,17 +508,17 @@ def sensitivity(plan: SweepPlan, points: Sequence[Mapping[str, Any]]) -> dict[st
 def complete(plan: SweepPlan, outcome: SweepOutcome, info: Mapping[str, Any]) -> None:
     """Write the final manifest (status, checksums, run information)."""
     folder = outcome.folder
-    status = "complete" if not outcome.failures else "incomplete"
+    status: Literal["complete", "incomplete"] = "complete" if not outcome.failures else "incomplete"
     if status == "complete":  # the parts are now in replications.parquet
         shutil.rmtree(folder / "parts", ignore_errors=True)
-    write_json(
-        folder / "manifest.json",
-        {
-            "status": status,
-            "digest": digest(plan.record()),
-            "spec": plan.record(),
-            "failures": outcome.failures,
+    write_manifest(
+        folder,
+        SweepManifest(
+            status=status,
+            digest=digest(plan.record()),
+            spec=SweepSpec(**plan.record()),
+            failures=list(outcome.failures),
+            files=checksums(folder),
             **info,
-            "files": checksums(folder),
-        },
+        ),
     )

@@ -305,7 +305,7 @@ def test_run_with_plot_draws_every_run_figure(tmp_path):
         "--plot",
     )
     assert r.exit_code == 0, r.output
-    for kind in ("reinforced", "ttr", "buildup", "bottlenecks"):
+    for kind in ("reinforced", "ttr", "buildup", "bottlenecks", "map", "phases"):
         for ext in ("png", "svg"):
             assert f"plot: {out / 'plots' / kind}.{ext}" in r.output
             assert (out / "plots" / f"{kind}.{ext}").stat().st_size > 10_000

@@ -1715,7 +1715,17 @@ BAD_TARGETS += [
     "censored_theatre<=2",
 ]
 BAD_TOLERANCES = ["0", "-1", "nan", "inf", "1e-300", "5e-324", "1e308", "x", "-inf"]
-KINDS = ["reinforced", "ttr", "buildup", "bottlenecks", "response", "heatmap", "sensitivity"]
+KINDS = [
+    "reinforced",
+    "ttr",
+    "buildup",
+    "bottlenecks",
+    "map",
+    "phases",
+    "response",
+    "heatmap",
+    "sensitivity",
+]
 PLOT_OUTS = ["file.txt", "file.txt/sub", "x" * 300, "fifo.yaml", "run/manifest.json"]
 REPORT_OUTS = ["file.txt", "file.txt/r.html", "emptydir", "."]
 REPORT_OUTS += ["x" * 300 + ".html"]

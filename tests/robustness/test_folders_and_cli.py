@@ -29,17 +29,10 @@ import tripwire.runner as runner_mod
 import tripwire.sweeprun as sweeprun
 from tests.conftest import SCENARIOS, mini, same_table
 from tripwire.cli import app
-from tripwire.results import (
-    CLAIM,
-    FolderBusy,
-    ManifestError,
-    check_manifest,
-    claim,
-    read_manifest,
-    replaceable,
-    spec_digest,
-    tripwire_manifest,
-)
+from tripwire.manifest import ManifestError, spec_digest, tripwire_manifest
+from tripwire.manifest import parse as check_manifest
+from tripwire.manifest import read as read_manifest
+from tripwire.results import CLAIM, FolderBusy, claim, replaceable
 from tripwire.scenario import MAX_SEED
 
 runner = CliRunner()
@@ -255,19 +248,16 @@ def test_a_damaged_run_manifest_is_named_by_resume_plot_and_report(tmp_path, kin
 
 def test_every_reader_goes_through_one_shape_check(tmp_path, monkeypatch):
     """``--resume`` of a run and of a sweep, ``plot`` and ``report`` all read the manifest
-    with ``results.read_manifest``: each reports what it raises, in its own words."""
+    with ``tripwire.manifest.read``: each reports what it raises, in its own words."""
     folder = _complete_run(tmp_path)
     calls: list[Path] = []
-    import tripwire.folders as folders_mod
-    import tripwire.results as results_mod
+    import tripwire.manifest as manifest_mod
 
     def refuse(path):
         calls.append(path)
         raise ManifestError(path, "its manifest.json is damaged: a test", damaged=True)
 
-    for mod in (results_mod, folders_mod, sweeprun):
-        monkeypatch.setattr(mod, "read_manifest", refuse)
-    # (tripwire.campaign imports read_manifest from tripwire.results when it reads one)
+    monkeypatch.setattr(manifest_mod, "read", refuse)  # every reader calls manifest.read
     scenario = tmp_path / "mini.yaml"
     for args in (
         ["run", "--resume", str(folder), "-q"],
@@ -321,9 +311,9 @@ def test_a_damaged_or_truncated_sweep_manifest_is_refused_by_resume(tmp_path, da
 def test_check_manifest_accepts_what_tripwire_writes_and_names_the_rest(tmp_path):
     run = _complete_run(tmp_path)
     sweep, _ = _complete_sweep(tmp_path)
-    assert read_manifest(run)[1] == "run" and read_manifest(sweep)[1] == "sweep"
-    assert check_manifest(START) == "run"
-    assert check_manifest({k: v for k, v in START.items() if k != "tripwire_version"}) == "run"
+    assert read_manifest(run).kind == "run" and read_manifest(sweep).kind == "sweep"
+    assert check_manifest(START).kind == "run"  # version 1 (unmarked), upgraded
+    assert check_manifest({k: v for k, v in START.items() if k != "tripwire_version"}).kind == "run"
     spec = {
         "name": "s",
         "postures": {"mini": {}},
@@ -590,8 +580,8 @@ def test_ctrl_c_during_the_final_join_of_a_sweep_resumes_to_the_same_result(tmp_
 SLOW_START = textwrap.dedent(
     """
     import sys, time
-    import tripwire.results as results
-    real, slowed = results.write_json, []
+    import tripwire.manifest as manifest
+    real, slowed = manifest.write_json, []
 
     def slow(path, obj):
         if path.name == "manifest.json" and not slowed:
@@ -599,11 +589,8 @@ SLOW_START = textwrap.dedent(
             time.sleep(2.0)
         return real(path, obj)
 
-    results.write_json = slow
-    import tripwire.campaign as campaign
+    manifest.write_json = slow  # every manifest is written by manifest.write
     import tripwire.cli as cli
-    import tripwire.sweeprun as sweeprun
-    campaign.write_json = sweeprun.write_json = slow
     sys.argv = ["simulate", *sys.argv[1:]]
     cli.main()
     """

@@ -25,14 +25,14 @@ from typer.testing import CliRunner
 
 from tests.conftest import ROOT, SCENARIOS, mini
 from tripwire.cli import app
+from tripwire.manifest import kind_of as manifest_kind
+from tripwire.manifest import tripwire_manifest
 from tripwire.names import check_name
 from tripwire.results import (
     NotReplaceable,
     inside,
-    manifest_kind,
     new_run_dir,
     replaceable,
-    tripwire_manifest,
     write_json,
     write_part,
 )

@@ -12,7 +12,7 @@ import numpy as np
 
 from tests.conftest import link, mini
 from tripwire.model import compile_plan
-from tripwire.model.theatre import Deliveries, FormationLog, Theatre
+from tripwire.model.theatre import NEW_PATH, Deliveries, FormationLog, Theatre
 from tripwire.scenario import Scenario
 
 
@@ -51,7 +51,7 @@ def poisson_stream(plan: Any, rate: float, n: int, seed: int) -> Stream:
     def one(k: int):  # type: ignore[no-untyped-def]
         yield env.timeout(arrivals[k] - env.now)
         log = FormationLog(f"f{k}", 100.0, 0.0)  # its own draws: move:f<k>:all:<link>
-        yield from th.move(log, "all", 100.0, 0.0, "origin", "lt", modes, [0.0] * 5, sinks[k])
+        yield from th.move(log, "all", 100.0, 0.0, "origin", "lt", modes, list(NEW_PATH), sinks[k])
 
     for k in range(n):
         env.process(one(k))

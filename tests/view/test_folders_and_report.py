@@ -55,9 +55,9 @@ def test_run_report_holds_tables_sources_assumptions_and_figures(run3):
     assert f"{med['value']:,.0f} [{med['lo']:,.0f}, {med['hi']:,.0f}]" in text
     assert "Paired comparison (common random numbers)" in text
     # every run figure, embedded
-    for kind in ("reinforced", "ttr", "buildup", "bottlenecks"):
+    for kind in ("reinforced", "ttr", "buildup", "bottlenecks", "map", "phases"):
         assert f'<figure id="fig-{kind}"><img' in text
-    assert text.count('src="data:image/png;base64,') == 4
+    assert text.count('src="data:image/png;base64,') == 6
     # parameters with their sources, and the assumptions catalogue
     assert "countries.lithuania.threat_troops" in text
     assert "Assumptions (no source pins these down; sweep them)" in text

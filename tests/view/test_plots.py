@@ -85,7 +85,9 @@ def test_ttr_violins_show_the_reinforced_replications(run3):
         run3.posture(s) for s in run3.scenarios
     ]
     assert "days after attack start" in theatre.get_ylabel()
-    assert legend_labels(theatre) == [run3.posture(s) for s in run3.scenarios]
+    # the legend is the figure's, outside the panels (inside, it covered the violins)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [run3.posture(s) for s in run3.scenarios]
     footer_ok(fig, run3)
 
 
@@ -118,8 +120,9 @@ def test_bottlenecks_routes_and_corridor(run3):
     wait, troops, corridor = fig.axes[:3]
     labels = [t.get_text() for t in wait.get_yticklabels()]
     assert 0 < len(labels) <= 16
-    assert all("(" in s and ">" in s for s in labels)  # id (mode, from > to)
-    assert labels[0].startswith("berth_")  # the longest queue of the shipped theatre
+    # in words: "<from> – <to> (<mode>)", never an internal id
+    assert all(" – " in s and s.endswith(")") and "_" not in s for s in labels)
+    assert labels[0].endswith("(sea)")  # the longest queue of the shipped theatre: a berth
     assert len(wait.patches) == 3 * len(labels) and len(troops.patches) == 3 * len(labels)
     heights = [p.get_height() for p in corridor.patches]
     expected = [100 * run3.summaries[s]["corridor"]["p_closed"]["value"] for s in run3.scenarios]
@@ -203,7 +206,9 @@ def test_plot_writes_png_and_svg_deterministically(run3, tmp_path):
     paths = plot(run3, out=tmp_path / "a")
     names = sorted(p.name for p in paths)
     assert names == sorted(
-        f"{k}.{e}" for k in ("reinforced", "ttr", "buildup", "bottlenecks") for e in ("png", "svg")
+        f"{k}.{e}"
+        for k in ("reinforced", "ttr", "buildup", "bottlenecks", "map", "phases")
+        for e in ("png", "svg")
     )
     img = imread(tmp_path / "a" / "reinforced.png")
     assert img.shape[0] > 600 and img.shape[1] > 1000

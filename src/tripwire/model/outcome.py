@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+import tripwire.columns as C
 import tripwire.model.race as race_mod
 from tripwire.model.forces import CountryDraw, Steps
 from tripwire.model.plan import Plan
@@ -125,18 +126,18 @@ def record(
     horizon = w + s.horizon_hours
     grid = buildup_grid(s) if buildup else None
     row: dict[str, Any] = {
-        "warning_h": w,
-        "decision_h": decision - w,
-        "movement_start_h": go - w,
-        "corridor_closed": closed,
+        C.WARNING(): w,
+        C.DECISION(): decision - w,
+        C.MOVEMENT_START(): go - w,
+        C.CORRIDOR_CLOSED(): closed,
         # the cut as it took effect (it cannot precede the start of the simulated window)
-        "corridor_closure_h": max(closure_rel, -w) if closed else NAN,
+        C.CORRIDOR_CLOSURE(): max(closure_rel, -w) if closed else NAN,
     }
     for d in denials or ():
-        row[f"denied_{d.name}"] = d.active
-        row[f"denial_{d.name}_start_h"] = d.start - w if d.active else NAN
-        row[f"denial_{d.name}_end_h"] = d.end - w if d.active else NAN
-        row[f"denial_{d.name}_capacity_share"] = d.share if d.active else NAN
+        row[C.DENIED(name=d.name)] = d.active
+        row[C.DENIAL_START(name=d.name)] = d.start - w if d.active else NAN
+        row[C.DENIAL_END(name=d.name)] = d.end - w if d.active else NAN
+        row[C.DENIAL_SHARE(name=d.name)] = d.share if d.active else NAN
     power_unit = s.requirement == "combat_power"
     arrivals: dict[str, list[tuple[float, float]]] = {c: [] for c in COUNTRIES}
     arrivals_power: dict[str, list[tuple[float, float]]] = {c: [] for c in COUNTRIES}
@@ -172,36 +173,36 @@ def record(
         hold_all = hold_all and hold
         fa_all.append(fa)
         ttr_all.append(math.inf if censored else rel)
-        row[f"required_{c}"] = cd.required
-        row[f"in_place_{c}"] = at_attack
-        row[f"ttr_{c}_h"] = rel
-        row[f"censored_{c}"] = censored
-        row[f"fait_accompli_{c}_h"] = fa if s.adversary == "clock" or hold is False else NAN
-        row[f"beat_fa_{c}"] = beat
-        row[f"hold_{c}"] = hold
+        row[C.REQUIRED(country=c)] = cd.required
+        row[C.IN_PLACE(country=c)] = at_attack
+        row[C.TTR(area=c)] = rel
+        row[C.CENSORED(area=c)] = censored
+        row[C.FAIT_ACCOMPLI(area=c)] = fa if s.adversary == "clock" or hold is False else NAN
+        row[C.BEAT_FA(area=c)] = beat
+        row[C.HOLD(area=c)] = hold
         for cp in s.checkpoints_hours:
             k = np.searchsorted(times, w + cp, side="right")
-            row[f"strength_{c}_{cp:g}h"] = float(cum[k - 1]) if k else 0.0
+            row[C.STRENGTH(country=c, t=cp)] = float(cum[k - 1]) if k else 0.0
         if grid is not None:  # times[0] == 0 <= w + grid, so every index is >= 0
             at = np.searchsorted(times, w + grid, side="right") - 1
-            row[f"buildup_{c}"] = cum[at].astype(np.float32)
+            row[C.BUILDUP(country=c)] = cum[at].astype(np.float32)
     theatre = max(ttr_all)
-    row["ttr_theatre_h"] = NAN if math.isinf(theatre) else theatre
-    row["censored_theatre"] = math.isinf(theatre)
-    row["beat_fa_theatre"] = beat_all
-    row["hold_theatre"] = hold_all
+    row[C.TTR(area="theatre")] = NAN if math.isinf(theatre) else theatre
+    row[C.CENSORED(area="theatre")] = math.isinf(theatre)
+    row[C.BEAT_FA(area="theatre")] = beat_all
+    row[C.HOLD(area="theatre")] = hold_all
     first = min(fa_all)  # the first capital to fall (NaN: none within the horizon)
-    row["fait_accompli_theatre_h"] = first if first <= s.horizon_hours else NAN
-    row["formations"] = len(plan.formations)
-    row["formations_received"] = len(th.ready)
-    row["detachments_rerouted"] = th.rerouted
-    row["detachments_stranded"] = th.stranded
-    row["sets_drawn"] = th.sets_drawn
+    row[C.FAIT_ACCOMPLI(area="theatre")] = first if first <= s.horizon_hours else NAN
+    row[C.FORMATIONS()] = len(plan.formations)
+    row[C.RECEIVED()] = len(th.ready)
+    row[C.REROUTED()] = th.rerouted
+    row[C.STRANDED()] = th.stranded
+    row[C.SETS_DRAWN()] = th.sets_drawn
     for lk, st in zip(plan.links, th.stats):
-        row[f"route_{lk.id}_loads"] = st.loads
-        row[f"route_{lk.id}_troops"] = st.troops
-        row[f"route_{lk.id}_wait_h_mean"] = float(np.mean(st.waits)) if st.waits else NAN
-        row[f"route_{lk.id}_wait_h_max"] = max(st.waits) if st.waits else NAN
+        row[C.ROUTE_LOADS(link=lk.id)] = st.loads
+        row[C.ROUTE_TROOPS(link=lk.id)] = st.troops
+        row[C.ROUTE_WAIT_MEAN(link=lk.id)] = float(np.mean(st.waits)) if st.waits else NAN
+        row[C.ROUTE_WAIT_MAX(link=lk.id)] = max(st.waits) if st.waits else NAN
     return row
 
 
@@ -251,11 +252,11 @@ def _race(
         s.horizon_hours,
     )
     cols = {
-        f"stabilised_{c}_h": res.stabilised_h,
-        f"advance_km_{c}": res.advance_km,
-        f"min_force_ratio_{c}": res.min_force_ratio,
-        f"attacker_loss_{c}": res.attacker_loss,
-        f"defender_loss_{c}": res.defender_loss,
+        C.STABILISED(country=c): res.stabilised_h,
+        C.ADVANCE(country=c): res.advance_km,
+        C.MIN_RATIO(country=c): res.min_force_ratio,
+        C.ATTACKER_LOSS(country=c): res.attacker_loss,
+        C.DEFENDER_LOSS(country=c): res.defender_loss,
     }
     return res.fait_accompli_h, cols
 
@@ -264,30 +265,13 @@ FORMATIONS_KEY = "formation_rows"
 """Key under which a replication's row carries its closure-table rows from a worker to the
 part writer (never a column of replications.parquet)."""
 
-FORMATION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("replication", "replication index"),
-    ("formation", "name: a unit's (with ' #k' for copies) or '<tier> formation <k>'"),
-    ("country", "where it was sent"),
-    ("troops", "people"),
-    ("items", "equipment items it moves"),
-    ("split", "troops and equipment travelled apart"),
-    ("censored", "not combat-ready within the horizon"),
-    ("ready_h", "readiness done (decision + notice to move)"),
-    ("cleared_h", "allowed to move (peacetime clearance, or the attack)"),
-    ("departed_h", "left its origin: max(ready_h, cleared_h)"),
-    ("control_h", "hours waiting for movement control on the critical path"),
-    ("queue_h", "hours waiting for channels on the critical path"),
-    ("service_h", "hours holding channels (loading, transfer, offload) on the critical path"),
-    ("transit_h", "hours travelling on the critical path"),
-    ("draw_h", "hours drawing a pre-positioned set"),
-    ("arrived_h", "last load at its destination node (NaN: not all arrived by the horizon)"),
-    ("marry_h", "hours marrying troops to equipment that travelled apart"),
-    ("married_h", "marry-up done: departed_h + control, queue, service, transit, draw, marry"),
-    ("reception_h", "hours waiting for and in reception"),
-    ("combat_ready_h", "counts toward its country's strength: married_h + reception_h"),
-)
-"""Columns of ``formations.parquet`` with their meaning; times are hours from attack start,
-durations hours; NaN where the phase did not happen within the horizon."""
+FORMATION_COLUMNS: tuple[tuple[str, str], ...] = tuple((c.pattern, c.meaning) for c in C.FORMATION)
+"""Columns of ``formations.parquet`` with their meaning (declared in
+:data:`tripwire.columns.FORMATION`); times are hours from attack start, durations hours; NaN
+where the phase did not happen within the horizon."""
+
+
+_FORMATION_FIELDS = C.FORMATION_NAMES[1:]  # the runner adds the replication index
 
 
 def formation_rows(
@@ -319,29 +303,27 @@ def formation_rows(
         ):
             arrived = rel(d.last())
         married = log.married <= horizon and log.path is not None
-        path = log.path if married and log.path is not None else (NAN,) * 5
+        path = log.path if married and log.path is not None else (NAN,) * 5 + (NAN, -1.0)
+        worst = int(path[6])  # the link of the longest wait on the critical path (-1: none)
         ready_c = log.combat_ready <= horizon
-        out.append(
-            {
-                "formation": f.name,
-                "country": dest,
-                "troops": f.troops,
-                "items": f.items,
-                "split": f.troops_modes is not None and f.lift != "fly_in",
-                "censored": not ready_c,
-                "ready_h": r - w,
-                "cleared_h": go - w,
-                "departed_h": rel(log.depart),
-                "control_h": path[0],
-                "queue_h": path[1],
-                "service_h": path[2],
-                "transit_h": path[3],
-                "draw_h": path[4],
-                "arrived_h": arrived,
-                "marry_h": log.marry if married else NAN,
-                "married_h": rel(log.married),
-                "reception_h": log.combat_ready - log.married if ready_c else NAN,
-                "combat_ready_h": rel(log.combat_ready),
-            }
+        values = (
+            f.name,
+            dest,
+            f.troops,
+            f.items,
+            f.troops_modes is not None and f.lift != "fly_in",
+            not ready_c,
+            r - w,
+            go - w,
+            rel(log.depart),
+            *path[:5],  # control_h, queue_h, service_h, transit_h, draw_h
+            arrived,
+            log.marry if married else NAN,
+            rel(log.married),
+            log.combat_ready - log.married if ready_c else NAN,
+            rel(log.combat_ready),
+            path[5] if worst >= 0 else NAN,
+            plan.links[worst].id if worst >= 0 else "",
         )
+        out.append(dict(zip(_FORMATION_FIELDS, values, strict=True)))
     return out

@@ -45,9 +45,20 @@ from tripwire.network import ALL_MODES, HEAVY_MODES, Edge
 from tripwire.scenario import Link
 
 INF = math.inf
-CONTROL, QUEUE, SERVICE, TRANSIT, DRAW = range(5)
-"""Indices of a path's phase accumulators (hours): movement control, waiting for a
-channel, holding a channel (loading, transfer, offload), travelling, drawing a set."""
+CONTROL, QUEUE, SERVICE, TRANSIT, DRAW, WORST_WAIT, WORST_LINK = range(7)
+"""Indices of a path's accumulators: the phase hours (movement control, waiting for a
+channel, holding a channel (loading, transfer, offload), travelling, drawing a set), then
+the longest wait for a channel on one link of the path (hours) and that link's index (-1:
+no wait; ties: the earlier link on the path)."""
+NEW_PATH = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0)
+
+
+def _waited(acc: Acc, hours: float, idx: int) -> None:
+    """Add a wait of ``hours`` for a channel of link ``idx`` to the path ``acc``."""
+    acc[QUEUE] += hours
+    if hours > acc[WORST_WAIT]:
+        acc[WORST_WAIT], acc[WORST_LINK] = hours, float(idx)
+
 
 Acc = list[float]
 
@@ -457,13 +468,15 @@ class Theatre:
             t0 = env.now
             on_dispatch = None
             if edge.dst == dest:  # the last link: each load is delivered as it is dispatched
-                on_dispatch = _deliver(sink, lk, troops, items, service, transit, tuple(acc), t0)
+                on_dispatch = _deliver(
+                    sink, lk, idx, troops, items, service, transit, tuple(acc), t0
+                )
             started, starts = yield from self.cross(idx, n, service, on_dispatch)
             self.stats[idx].troops += min(troops, started * lk.troops_per_load)
             if started < n:
                 self.rerouted += 1
                 acc_left = acc.copy()
-                acc_left[QUEUE] += env.now - t0
+                _waited(acc_left, env.now - t0, idx)
                 if not started:
                     acc = acc_left
                     continue
@@ -476,7 +489,7 @@ class Theatre:
             # regroup: the element moves on when its last load has arrived
             arrive = [starts[k] + service[k] + transit[k] for k in range(started)]
             last = max(range(started), key=arrive.__getitem__)  # ties: lowest index
-            acc[QUEUE] += starts[last] - t0
+            _waited(acc, starts[last] - t0, idx)
             acc[SERVICE] += service[last]
             acc[TRANSIT] += transit[last]
             yield env.timeout(arrive[last] - env.now)
@@ -562,7 +575,7 @@ class Theatre:
             at_site = Deliveries(env, f.troops, 0.0)
             env.process(
                 self.move(
-                    log, "troops", f.troops, 0.0, f.origin, site, ALL_MODES, [0.0] * 5, at_site
+                    log, "troops", f.troops, 0.0, f.origin, site, ALL_MODES, list(NEW_PATH), at_site
                 )
             )
             path = list((yield from self._wait(at_site)))
@@ -578,18 +591,42 @@ class Theatre:
         elif f.troops_modes is not None:
             env.process(
                 self.move(
-                    log, "troops", f.troops, 0.0, f.origin, dest, f.troops_modes, [0.0] * 5, arrive
+                    log,
+                    "troops",
+                    f.troops,
+                    0.0,
+                    f.origin,
+                    dest,
+                    f.troops_modes,
+                    list(NEW_PATH),
+                    arrive,
                 )
             )
             env.process(
                 self.move(
-                    log, "equipment", 0.0, f.items, f.origin, dest, HEAVY_MODES, [0.0] * 5, arrive
+                    log,
+                    "equipment",
+                    0.0,
+                    f.items,
+                    f.origin,
+                    dest,
+                    HEAVY_MODES,
+                    list(NEW_PATH),
+                    arrive,
                 )
             )
         else:
             env.process(
                 self.move(
-                    log, "all", f.troops, f.items, f.origin, dest, HEAVY_MODES, [0.0] * 5, arrive
+                    log,
+                    "all",
+                    f.troops,
+                    f.items,
+                    f.origin,
+                    dest,
+                    HEAVY_MODES,
+                    list(NEW_PATH),
+                    arrive,
                 )
             )
         log.path = yield from self._wait(arrive)
@@ -613,6 +650,7 @@ class Theatre:
 def _deliver(
     sink: Deliveries,
     lk: Link,
+    idx: int,
     troops: float,
     items: float,
     service: list[float],
@@ -628,8 +666,14 @@ def _deliver(
 
     def on_dispatch(k: int, t: float) -> None:
         s_k, x_k = service[k], transit[k]
-        path = (base[0], base[1] + t - t0, base[2] + s_k, base[3] + x_k, base[4])
-        sink.add(t + s_k + x_k, load_share(troops, tpl, k), load_share(items, ipl, k), path)
+        acc = list(base)
+        acc[QUEUE] = base[QUEUE] + t - t0  # this order of operations, as before (goldens)
+        if t - t0 > acc[WORST_WAIT]:
+            acc[WORST_WAIT], acc[WORST_LINK] = t - t0, float(idx)
+        acc[SERVICE] = base[SERVICE] + s_k
+        acc[TRANSIT] = base[TRANSIT] + x_k
+        shares = load_share(troops, tpl, k), load_share(items, ipl, k)
+        sink.add(t + s_k + x_k, *shares, tuple(acc))
 
     return on_dispatch
 

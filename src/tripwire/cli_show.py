@@ -1,0 +1,65 @@
+"""``simulate show`` and ``simulate export``: a finished run's or sweep's tables again, on
+the terminal or as CSV. Both only read the folder (checked against its manifest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated
+
+import typer
+
+from tripwire.cli_common import app, fail, out
+from tripwire.folders import FolderError, RunFolder, open_result
+
+ShowFolder = Annotated[Path, typer.Argument(help="A result folder of `simulate` or `sweep`.")]
+
+
+@app.command("show")
+def show_command(folder: ShowFolder) -> None:
+    """Print a finished run's tables (summary per posture, paired comparison, the phases
+    that decided, the answer in plain words) or a sweep's (points and sensitivity), as
+    they were printed when it finished. Narrow terminals get a stacked layout."""
+    from tripwire.cli_sweep import _print_points, _print_sensitivity
+    from tripwire.headline import sentences
+    from tripwire.report_text import comparison_table, summary_table
+
+    try:
+        f = open_result(folder)
+        if isinstance(f, RunFolder):
+            for name in f.scenarios:
+                summary_table(out, f.summaries[name])
+            if f.comparisons:
+                comparison_table(out, f.comparisons, {n: f.posture(n) for n in f.scenarios})
+            out.print("In plain words:", style="bold")
+            for line in sentences(f.summaries, f.comparisons):
+                out.print(f"  {line}", highlight=False, soft_wrap=True)
+        else:
+            cols = {k: v.tolist() for k, v in f.points.items()}
+            points = [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values())]
+            _print_points(points, [SimpleNamespace(path=p) for p in f.factors])
+            _print_sensitivity(f.sensitivity)
+    except FolderError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"results: {folder}", highlight=False)
+
+
+@app.command("export")
+def export_command(
+    folder: ShowFolder,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: FOLDER/csv).")
+    ] = None,
+) -> None:
+    """Write the summary and the comparison as flat CSV (run: summary.csv, comparison.csv,
+    phases.csv; sweep: points.csv, comparison.csv)."""
+    from tripwire.export import export_csv
+
+    try:
+        paths = export_csv(folder, out_dir)
+    except FolderError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}") from None
+    for p in paths:
+        out.print(f"csv: {p}", highlight=False, soft_wrap=True)
