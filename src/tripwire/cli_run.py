@@ -143,14 +143,14 @@ def run(
 
 
 def _print_run(r: campaign.RunOutcome) -> None:
+    out.print("In plain words:", style="bold")
+    for line in sentences(r.summaries, r.comparisons):
+        out.print(f"  {line}", highlight=False, soft_wrap=True)
     for name in r.names:
         summary_table(out, r.summaries[name])
     if r.comparisons:
         postures = {k: v["posture"] for k, v in r.summaries.items()}
         comparison_table(out, r.comparisons, postures)
-    out.print("In plain words:", style="bold")
-    for line in sentences(r.summaries, r.comparisons):
-        out.print(f"  {line}", highlight=False, soft_wrap=True)
     total = r.replications * len(r.names)
     out.print(
         f"{total} replications"

@@ -17,8 +17,8 @@ ShowFolder = Annotated[Path, typer.Argument(help="A result folder of `simulate` 
 
 @app.command("show")
 def show_command(folder: ShowFolder) -> None:
-    """Print a finished run's tables (summary per posture, paired comparison, the phases
-    that decided, the answer in plain words) or a sweep's (points and sensitivity), as
+    """Print a finished run's tables (the answer in plain words, summary per posture,
+    paired comparison, the phases that decided) or a sweep's (points and sensitivity), as
     they were printed when it finished. Narrow terminals get a stacked layout."""
     from tripwire.cli_sweep import _print_points, _print_sensitivity
     from tripwire.headline import sentences
@@ -27,13 +27,13 @@ def show_command(folder: ShowFolder) -> None:
     try:
         f = open_result(folder)
         if isinstance(f, RunFolder):
+            out.print("In plain words:", style="bold")
+            for line in sentences(f.summaries, f.comparisons):
+                out.print(f"  {line}", highlight=False, soft_wrap=True)
             for name in f.scenarios:
                 summary_table(out, f.summaries[name])
             if f.comparisons:
                 comparison_table(out, f.comparisons, {n: f.posture(n) for n in f.scenarios})
-            out.print("In plain words:", style="bold")
-            for line in sentences(f.summaries, f.comparisons):
-                out.print(f"  {line}", highlight=False, soft_wrap=True)
         else:
             cols = {k: v.tolist() for k, v in f.points.items()}
             points = [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values())]

@@ -40,7 +40,13 @@ def test_show_reprints_a_run_with_the_plain_words(run3, monkeypatch):
     r = CliRunner().invoke(app, ["show", str(run3.path)])
     assert r.exit_code == 0, r.output
     assert "In plain words:" in r.output and "median of" in r.output
-    tables = r.output.split("In plain words:")[0]
+    from tripwire.headline import sentences
+
+    lines = r.output.splitlines()
+    n = len(sentences(run3.summaries, run3.comparisons))
+    assert lines[0] == "In plain words:"  # the answer first, then the tables
+    assert all(ln.startswith("  ") for ln in lines[1 : 1 + n])
+    tables = "\n".join(lines[1 + n :])
     assert max(len(line) for line in tables.splitlines()) <= 80 and "…" not in tables
 
 
