@@ -16,9 +16,9 @@ Measures, in one run on the current machine, and writes ``benchmarks/RESULTS.md`
 4. the overhead of the batch machinery: the same model function run through tripwire's
    runner and through EMA Workbench's evaluators on the same batch (``pip install -e
    '.[bench]'``; skipped with a note when EMA Workbench is not installed);
-5. the peak memory and time of the summary phase alone (what follows the join of a run's
-   parts) at 10^3, 10^5 and 10^6 replications, on tables built from 10^4 simulated brigade
-   replications (``benchmarks/summary_phase.py`` says how).
+5. the peak memory and time of the join of a run's parts and of the summary phase that
+   follows it, each alone, at 10^3, 10^5 and 10^6 replications, on tables built from 10^4
+   simulated brigade replications (``benchmarks/summary_phase.py`` says how).
 
 Times vary with the machine and its load: every figure is a median over repeats with its
 range, and absolute times are quoted only with the machine they were measured on.
@@ -464,7 +464,7 @@ def overhead_section(out: list[str], n: int) -> None:
 
 def summary_section(out: list[str], sizes: list[int]) -> None:
     from benchmarks.summary_phase import BASE, build_table, measure, simulate_base
-    from tripwire.results import ROW_GROUP
+    from tripwire.results import FOOTER_CHUNKS, GROUP_BYTES, ROW_GROUP
 
     out += [
         "## 5. Summary phase",
@@ -472,38 +472,50 @@ def summary_section(out: list[str], sizes: list[int]) -> None:
         "What a run does after joining its parts (`summarise` over the joined "
         "`replications.parquet`, read a column at a time, and `summary.json` written), alone "
         "in a fresh process; peak RSS of that process. The tables are built from real rows: "
-        f"`simulate scenarios/brigade.yaml -n {BASE}` once, then N rows repeating its row "
-        f"groups ({ROW_GROUP:,} rows each, as the join writes them) with the same schema and "
-        f"the replications renumbered; 10^3 is its first 1,000 rows, exactly a 10^3 run's. "
-        "'Opening' is the memory that opening the table adds (pyarrow's parsed footer, about "
-        "1 kB per column chunk); 'summary, s' times opening, summarising and writing, 'wall' "
-        "the whole process (start-up included). A joined table has a row group per "
-        f"{ROW_GROUP:,} rows (so that the join holds little), so at 10^6 its footer alone "
-        "costs more than the 20 % target allows; larger row groups would shrink it in "
-        "proportion and grow the join's buffer as much.",
+        f"`simulate scenarios/brigade.yaml -n {BASE}` once, then the chunk parts of an "
+        "N-replication run written from its rows over and over (same schema, replications "
+        "renumbered, chunks of `runner.chunk_size` replications) and joined by "
+        "`results.consolidate` in a fresh process, as a run joins them: 'join' is that "
+        "process (peak RSS, and the time of the join alone). 10^3 is its first 1,000 rows, "
+        "exactly a 10^3 run's. A joined table has row groups of at least "
+        f"{ROW_GROUP:,} rows, as many as keep it within {FOOTER_CHUNKS:,} column chunks, "
+        f"and at most {GROUP_BYTES >> 20} MB each (`results.group_rows`): pyarrow holds "
+        "about 1 kB per column chunk of an open file, and its writer as much until it "
+        "closes, while the join holds one row group. 'Opening' is the memory that opening "
+        "the table adds (its parsed footer); 'summary, s' times opening, summarising and "
+        "writing, 'wall' the whole summary process (start-up included).",
         "",
         "Before issue 16 (the code of commit 240939f, measured once on tables built the same "
         "way, 2026-12-02, the 2 cores shared with other work), peak RSS and summary time: "
         "228 MB and 0.4 s at 10^3, 288 MB and 58 s at 10^5, 484 MB and 1,096 s at 10^6 (the "
-        "build-up bands re-read every row group for each grid point).",
+        "build-up bands re-read every row group for each grid point). Before the row groups "
+        "were sized by the footer (row groups of 2,000 rows; measured 2026-12-02, the tables "
+        "then written directly in row groups of 2,000 rows, not joined): 228 MB and 0.5 s "
+        "at 10^3, 272 MB and 4.2 s at 10^5, 349 MB and 31.9 s at 10^6, of which opening the "
+        "table 105 MB (500 row groups x 208 columns); the join of 10^6 replications from "
+        "100-row parts, measured once the same way as below: 397 MB and 269 s (10^3: "
+        "199 MB).",
         "",
-        "| replications | peak RSS, MB | vs 10^3 | opening, MB | summary, s | wall, s |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| replications | row groups | join peak, MB | join vs 10^3 | join, s "
+        "| summary peak RSS, MB | vs 10^3 | opening, MB | summary, s | wall, s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    base = None
+    base = join_base = None
     with tempfile.TemporaryDirectory() as tmp:
         src = simulate_base(BASE, Path(tmp))
         for n in sizes:
             table = Path(tmp) / f"t{n}.parquet"
-            build_table(src, table, n)
+            joined = build_table(src, table, n)
             got = measure(table)
             table.unlink()
             mb, opened = float(got["peak_mb"] or 0), got["open_mb"]
-            base = base or mb
+            join_mb = float(joined["peak_mb"] or 0)
+            base, join_base = base or mb, join_base or join_mb
             shown = "?" if opened is None else f"{opened:.0f}"
             out.append(
-                f"| {n:,} | {mb:.0f} | {mb / base:.2f} | {shown} | {got['seconds']:.1f} "
-                f"| {got['wall']:.0f} |"
+                f"| {n:,} | {joined['groups']:.0f} | {join_mb:.0f} | {join_mb / join_base:.2f} "
+                f"| {joined['seconds']:.0f} | {mb:.0f} | {mb / base:.2f} | {shown} "
+                f"| {got['seconds']:.1f} | {got['wall']:.0f} |"
             )
             FOUND.setdefault("summary", []).append((n, mb, got["wall"], opened))
             print(out[-1], flush=True)

@@ -1,24 +1,29 @@
-"""The summary phase alone, on a large replications table (issue 16; run on demand).
+"""The summary phase alone, and the join before it, on a large replications table (issue 16;
+run on demand).
 
-    python -m benchmarks.summary_phase TABLE OUT   # the child: summarise TABLE as a run does
+    python -m benchmarks.summary_phase join PARTS TABLE  # the child: join PARTS/rep-*.parquet
+    python -m benchmarks.summary_phase TABLE OUT         # the child: summarise TABLE as a run does
 
 Simulating 10^6 brigade replications takes about 1.5 h on 2 cores, so the large tables are
 built from real simulated rows instead: ``simulate scenarios/brigade.yaml -n 10000`` is run
-once, and a table of N rows repeats its row groups (2,000 rows each, as
-``results.consolidate`` writes them) until N rows are written, with the same schema, the
-same row-group size and the replication column renumbered 0 .. N-1. The 10^3 table is the
-first 1,000 rows, which are exactly what a 10^3 run writes (a replication's draws depend on
-its index and the seed only). A table of 10^6 rows so holds each of 10^4 real rows 100
-times: its Parquet layout (500 row groups, the footer with them) and its column sizes are a
-10^6 run's, its number of distinct values is not (the summary's memory does not depend on
-it: the Kaplan-Meier walk and the build-up histograms are bounded whatever the values).
-The child then does what ``campaign.summarise_run`` does after the join: ``summarise`` over
-``ParquetColumns`` of the table, and the summary written.
+once, and the chunk parts of an N-replication run are written from its rows over and over
+(chunks of ``runner.chunk_size`` replications, as a run on this machine cuts them, the same
+schema, the replication column renumbered 0 .. N-1). A fresh process then joins them with
+``results.consolidate``, as a run does, so the table has a real run's row groups
+(``results.group_rows``) and footer. The 10^3 table is the first 1,000 rows, which are
+exactly what a 10^3 run writes (a replication's draws depend on its index and the seed
+only). A table of 10^6 rows so holds each of 10^4 real rows 100 times: its Parquet layout
+and its column sizes are a 10^6 run's, its number of distinct values is not (the summary's
+memory does not depend on it: the Kaplan-Meier walk and the build-up histograms are bounded
+whatever the values). The summary child then does what ``campaign.summarise_run`` does after
+the join: ``summarise`` over ``ParquetColumns`` of the table, and the summary written.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,10 +33,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.peak import ROOT, peak_mb
-from tripwire.results import ROW_GROUP  # the row groups of a joined table
 
 SCENARIO = ROOT / "scenarios" / "brigade.yaml"
-BASE = 10_000  # replications simulated for real; larger tables repeat their row groups
+BASE = 10_000  # replications simulated for real; larger tables repeat their rows
 
 
 def simulate_base(n: int, tmp: Path) -> Path:
@@ -42,23 +46,50 @@ def simulate_base(n: int, tmp: Path) -> Path:
     return out / "brigade" / "replications.parquet"
 
 
-def build_table(src: Path, dest: Path, rows: int) -> None:
-    """``rows`` rows: ``src``'s row groups over and over (the last cut short), same schema,
-    row groups of ``ROW_GROUP``, replications renumbered 0 .. rows - 1."""
-    f = pq.ParquetFile(src)
-    schema = f.schema_arrow
-    rep = schema.get_field_index("replication")
-    written = 0
-    with pq.ParquetWriter(dest, schema) as writer:
-        while written < rows:
-            for i in range(f.num_row_groups):
-                group = f.read_row_group(i, use_threads=False).slice(0, rows - written)
-                ids = pa.array(range(written, written + group.num_rows), schema.field(rep).type)
-                group = group.set_column(rep, schema.field(rep), ids)
-                writer.write_table(group, row_group_size=ROW_GROUP)
-                written += group.num_rows
-                if written >= rows:
-                    break
+def write_parts(src: Path, folder: Path, rows: int) -> int:
+    """The chunk parts of a ``rows``-replication run in ``folder``: ``src``'s rows over and
+    over, same schema, replications renumbered 0 .. rows - 1, in chunks of
+    ``runner.chunk_size`` replications for this machine's cores. Returns the chunk size."""
+    from tripwire.runner import chunk_size  # here: the children need not import the model
+
+    base = pq.read_table(src)
+    rep = base.schema.get_field_index("replication")
+    size = chunk_size(rows, os.cpu_count() or 1)
+    folder.mkdir(parents=True)
+    for start in range(0, rows, size):
+        n = min(size, rows - start)
+        pieces, at = [], start % base.num_rows
+        while sum(p.num_rows for p in pieces) < n:
+            pieces.append(base.slice(at, n - sum(p.num_rows for p in pieces)))
+            at = 0
+        part = pa.concat_tables(pieces)
+        ids = pa.array(range(start, start + n), base.schema.field(rep).type)
+        part = part.set_column(rep, base.schema.field(rep), ids)
+        pq.write_table(part, folder / f"rep-{start:09d}.parquet")
+    return size
+
+
+def build_table(src: Path, dest: Path, rows: int) -> dict[str, float | None]:
+    """A table of ``rows`` rows joined as a run joins it (``write_parts``, then
+    ``consolidate`` in a fresh process); the join's ``peak_mb``, ``wall``, ``seconds``
+    (the join alone), ``chunk`` (rows a part) and ``groups`` (row groups of the table)."""
+    parts = dest.with_suffix(".parts")
+    chunk = write_parts(src, parts, rows)
+    cmd = [sys.executable, "-m", "benchmarks.summary_phase", "join", str(parts), str(dest)]
+    mb, wall = peak_mb(cmd)
+    shutil.rmtree(parts)
+    seconds = json.loads(dest.with_suffix(".join").read_text())["seconds"]
+    groups = pq.ParquetFile(dest).num_row_groups
+    return {"peak_mb": mb, "wall": wall, "seconds": seconds, "chunk": chunk, "groups": groups}
+
+
+def join(parts: Path, dest: Path) -> None:
+    from tripwire.results import consolidate
+
+    t0 = time.perf_counter()
+    consolidate(sorted(parts.glob("rep-*.parquet")), dest)
+    seconds = time.perf_counter() - t0
+    dest.with_suffix(".join").write_text(json.dumps({"seconds": seconds}))
 
 
 def measure(table: Path) -> dict[str, float | None]:
@@ -107,4 +138,7 @@ def child(table: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    child(Path(sys.argv[1]), Path(sys.argv[2]))
+    if sys.argv[1] == "join":
+        join(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        child(Path(sys.argv[1]), Path(sys.argv[2]))

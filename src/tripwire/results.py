@@ -448,32 +448,73 @@ def part_files(run: Path, scenario: str, kind: str = "rep") -> list[Path]:
     return sorted((run / "parts" / scenario).glob(f"{kind}-*.parquet"))
 
 
-ROW_GROUP = 2_000  # rows per row group when parts are joined (bounds the buffer)
+ROW_GROUP = 2_000  # rows of a joined table's row group, at least; and of a read, at most
+FOOTER_CHUNKS = 16_384  # column chunks (row groups x columns) of a joined table, at most
+GROUP_BYTES = 64 << 20  # a joined table's row group as Arrow holds it, at most: 64 MB
+
+
+def group_rows(rows: int, columns: int, row_bytes: float) -> int:
+    """Rows per row group of a joined table of ``rows`` rows and ``columns`` columns, a row
+    ``row_bytes`` as Arrow holds it: as many as keep the table within ``FOOTER_CHUNKS``
+    column chunks, at least ``ROW_GROUP``, at most ``GROUP_BYTES`` a row group.
+
+    pyarrow holds about 1 kB per column chunk of an open file (its parsed footer), and its
+    writer about as much until it closes, so the chunk budget bounds both at about 16 MB
+    (replications.parquet, 208 columns: 78 row groups, of 12,821 rows at 10^6 replications;
+    formations.parquet, 22 columns: 744). The join holds one row group, so the byte cap
+    bounds it (replications: about 3.8 kB a row, 17,600 rows); past that cap (about
+    1.4 x 10^6 replications) the row groups stay at 64 MB and the footer grows with them."""
+    groups = max(1, FOOTER_CHUNKS // max(1, columns))
+    fewest = -(-rows // groups)  # the rows per group that keep the footer in its budget
+    most = int(GROUP_BYTES // row_bytes) if row_bytes > 0 else fewest
+    return max(ROW_GROUP, min(fewest, most))
+
+
+def _joined_schema(parts: Sequence[Path]) -> tuple[pa.Schema, int]:
+    """The schema the parts unify to, and their number of rows (from the footers)."""
+    schema: pa.Schema | None = None
+    rows = 0
+    for part in parts:
+        with pq.ParquetFile(part) as f:
+            other, rows = f.schema_arrow, rows + f.metadata.num_rows
+        if schema is None:
+            schema = other
+        elif other != schema:
+            schema = pa.unify_schemas([schema, other])
+    if schema is None:
+        raise ValueError("no parts to join")
+    return schema, rows
 
 
 def consolidate(parts: Sequence[Path], dest: Path) -> int:
-    """Join chunk parts (in order) into one Parquet file, streaming: memory holds about one
-    row group, whatever the number of replications. Returns the number of rows."""
-    schema = pq.read_schema(parts[0])
-    for other in map(pq.read_schema, parts[1:]):
-        if other != schema:
-            schema = pa.unify_schemas([schema, other])
+    """Join chunk parts (in order) into one Parquet file, streaming, in row groups of
+    :func:`group_rows` rows (the last one short), whatever the size of the parts: memory
+    holds about one row group and the footer stays within ``FOOTER_CHUNKS`` column chunks
+    (up to ``GROUP_BYTES`` a row group). Returns the number of rows."""
+    schema, total = _joined_schema(parts)
     rows = 0
 
     def write(tmp: Path) -> None:
         nonlocal rows
         buffer: list[pa.Table] = []
+        held, size, groups = 0, 0, 0
         with pq.ParquetWriter(tmp, schema) as writer:
             for part in parts:
-                t = pq.read_table(part, use_threads=False)
-                buffer.append(t.select(schema.names).cast(schema))
+                t = pq.read_table(part, use_threads=False).select(schema.names).cast(schema)
+                if not size and t.num_rows:  # the first rows give the size of a row
+                    size = group_rows(total, len(schema), t.nbytes / t.num_rows)
+                buffer.append(t)
+                held += t.num_rows
                 rows += t.num_rows
-                if sum(b.num_rows for b in buffer) >= ROW_GROUP:
-                    writer.write_table(pa.concat_tables(buffer), row_group_size=ROW_GROUP)
-                    buffer.clear()
+                while size and held >= size:  # a full row group; the rest stays buffered
+                    joined = pa.concat_tables(buffer)
+                    writer.write_table(joined.slice(0, size), row_group_size=size)
+                    rest = joined.slice(size)
+                    buffer, held, groups = [rest], rest.num_rows, groups + 1
+                    del joined
                     give_back()
-            if buffer:
-                writer.write_table(pa.concat_tables(buffer), row_group_size=ROW_GROUP)
+            if held or not groups:
+                writer.write_table(pa.concat_tables(buffer), row_group_size=size or ROW_GROUP)
 
     _atomic(dest, write)
     return rows
@@ -488,8 +529,8 @@ class ParquetColumns(Mapping[str, np.ndarray]):
 
     Read columns are kept while they add up to ``CACHE_BYTES`` at most (the most recent
     first): several of 10^5 replications, none of 10^6 as float64 (8 MB each), so a reader
-    that needs a column twice should keep it itself. A list column can also be read one
-    row group at a time (:meth:`row_groups`)."""
+    that needs a column twice should keep it itself. A list column can also be read a group
+    of at most ``ROW_GROUP`` rows at a time (:meth:`row_groups`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -543,12 +584,22 @@ class ParquetColumns(Mapping[str, np.ndarray]):
         return len(self.names)
 
     def row_groups(self, name: str) -> Iterator[np.ndarray]:
-        """A column one row group at a time (``ROW_GROUP`` rows), as numpy: a column of
-        equal-length lists gives rows x elements. One pass over every row group; memory
-        holds one group of the column."""
+        """A column ``ROW_GROUP`` rows at a time at most, as numpy: a column of equal-length
+        lists gives rows x elements. One pass over every row group, one read of each, a
+        larger one read in slices of ``ROW_GROUP`` rows: memory holds that many rows of the
+        column whatever the file's row groups (a joined table's are larger, see
+        :func:`group_rows`; reading one whole costs about twice its size again)."""
+        meta = self.file.metadata
         for i in range(self.file.num_row_groups):  # small reads: the allocator reuses them
-            group = self.file.read_row_group(i, columns=[name], use_threads=False)
-            yield _as_numpy(group)[name]
+            if meta.row_group(i).num_rows <= ROW_GROUP:
+                group = self.file.read_row_group(i, columns=[name], use_threads=False)
+                yield _as_numpy(group)[name]
+                continue
+            batches = self.file.iter_batches(
+                ROW_GROUP, row_groups=[i], columns=[name], use_threads=False
+            )
+            for batch in batches:
+                yield _as_numpy(pa.Table.from_batches([batch]))[name]
 
 
 def finish(run: Path, manifest: RunManifest) -> None:

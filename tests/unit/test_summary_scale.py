@@ -131,6 +131,90 @@ def test_parquet_columns_keep_few_bytes_and_read_as_read_table(tmp_path, monkeyp
     np.testing.assert_array_equal(stacked, want["buildup_estonia"])
 
 
+# --------------------------------------------------------------------------- joined tables
+
+
+def split_into_parts(src: Path, folder: Path, rows: int) -> list[Path]:
+    """``src`` cut into parts of ``rows`` rows, as a run's chunks write them."""
+    table = pq.read_table(src)
+    folder.mkdir()
+    parts = []
+    for start in range(0, table.num_rows, rows):
+        parts.append(folder / f"rep-{start:09d}.parquet")
+        pq.write_table(table.slice(start, rows), parts[-1])
+    return parts
+
+
+def assert_same_rows(got: pa.Table, want: pa.Table) -> None:
+    """Equal schemas and equal values, NaN equal to NaN, nulls where they were."""
+    assert got.schema.equals(want.schema, check_metadata=True)
+    assert got.num_rows == want.num_rows
+    for name in want.column_names:
+        a, b = got[name].combine_chunks(), want[name].combine_chunks()
+        if pa.types.is_list(b.type):
+            assert a.offsets.equals(b.offsets) and a.is_null().equals(b.is_null()), name
+            a, b = a.flatten(), b.flatten()
+        assert a.is_null().equals(b.is_null()), name
+        want_values = b.to_numpy(zero_copy_only=False)
+        np.testing.assert_array_equal(a.to_numpy(zero_copy_only=False), want_values, name)
+
+
+@pytest.mark.parametrize("rows", [1_000, 10**6, 10**8])
+@pytest.mark.parametrize("columns", [22, 208])
+def test_a_joined_table_has_a_bounded_number_of_column_chunks(rows, columns):
+    """Row groups of at least ROW_GROUP rows, at most GROUP_BYTES, and within the byte
+    cap at most FOOTER_CHUNKS column chunks, whatever the number of rows."""
+    row_bytes = 3_800.0 if columns == 208 else 185.0  # replications, formations
+    size = results.group_rows(rows, columns, row_bytes)
+    groups = math.ceil(rows / size)
+    assert size >= results.ROW_GROUP
+    assert size == results.ROW_GROUP or size * row_bytes <= results.GROUP_BYTES
+    if size * row_bytes <= results.GROUP_BYTES - row_bytes:  # the cap did not bind
+        assert groups * columns <= results.FOOTER_CHUNKS
+    if (rows, columns) == (10**6, 208):  # a 10^6-replication run's replications.parquet
+        assert (size, groups) == (12_821, 78)
+
+
+@pytest.mark.parametrize("name", ["brigade", "rotational"])
+def test_a_consolidated_table_holds_the_parts_rows_in_few_row_groups(name, tmp_path, monkeypatch):
+    """Parts of 7 rows joined with a budget of 3 row groups: 3 row groups of 27 rows
+    (whatever the parts' size), the parts' rows exactly, and the same summary.json read a
+    few rows at a time; with a byte cap of 10 rows, row groups of 10 rows."""
+    src = RUN3 / name / "replications.parquet"
+    want_rows = pq.read_table(src)
+    parts = split_into_parts(src, tmp_path / "parts", 7)
+    monkeypatch.setattr(results, "ROW_GROUP", 4)
+    monkeypatch.setattr(results, "FOOTER_CHUNKS", 3 * want_rows.num_columns)
+    dest = tmp_path / "replications.parquet"
+    assert results.consolidate(parts, dest) == want_rows.num_rows == 80
+    layout = [g.num_rows for g in map(pq.ParquetFile(dest).metadata.row_group, range(3))]
+    assert pq.ParquetFile(dest).num_row_groups == 3 and layout == [27, 27, 26]
+    assert_same_rows(pq.read_table(dest), want_rows)
+    want, meta, checkpoints = fixture_meta(name)
+    columns = ParquetColumns(dest)
+    assert all(len(g) <= 4 for g in columns.row_groups("buildup_estonia"))
+    assert json.loads(json.dumps(summarise(columns, meta, checkpoints))) == want
+
+    first = pq.read_table(parts[0])  # the join sizes a row by its first part
+    monkeypatch.setattr(results, "GROUP_BYTES", int(10.5 * first.nbytes / first.num_rows))
+    assert results.consolidate(parts, dest) == 80
+    assert pq.ParquetFile(dest).num_row_groups == 8
+    assert_same_rows(pq.read_table(dest), want_rows)
+
+
+def test_a_consolidated_closure_table_is_the_parts_rows(tmp_path, monkeypatch):
+    """The closure table (strings, many rows per replication) joins to the same rows."""
+    src = RUN3 / "brigade" / "formations.parquet"
+    want_rows = pq.read_table(src)
+    parts = split_into_parts(src, tmp_path / "parts", 50)
+    monkeypatch.setattr(results, "ROW_GROUP", 10)
+    monkeypatch.setattr(results, "FOOTER_CHUNKS", 4 * want_rows.num_columns)
+    dest = tmp_path / "formations.parquet"
+    assert results.consolidate(parts, dest) == want_rows.num_rows
+    assert pq.ParquetFile(dest).num_row_groups == min(4, math.ceil(want_rows.num_rows / 10))
+    assert_same_rows(pq.read_table(dest), want_rows)
+
+
 # --------------------------------------------------------------------------- build-up bands
 
 
