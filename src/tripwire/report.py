@@ -253,11 +253,11 @@ def run_report(f: RunFolder) -> str:
                     ]
                 )
         body.append(table(head, rows, left=3))
+    body.append("<h2>Figures</h2>")
+    body += [_figure_html(f, k, Options()) for k in default_kinds(f)]
     body += _phases_html(f)
     body.append("<h2>What was run</h2>")
     body.append(_meta(f))
-    body.append("<h2>Figures</h2>")
-    body += [_figure_html(f, k, Options()) for k in default_kinds(f)]
     body.append("<h2>Corridor and routes</h2>")
     rows = [
         [

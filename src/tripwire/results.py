@@ -521,6 +521,7 @@ def consolidate(parts: Sequence[Path], dest: Path) -> int:
 
 
 CACHE_BYTES = 4 << 20  # columns a ParquetColumns keeps after reading them: 4 MB at most
+READ_VALUES = 100_000  # values of a column a ParquetColumns reads at a time, about
 
 
 class ParquetColumns(Mapping[str, np.ndarray]):
@@ -530,13 +531,17 @@ class ParquetColumns(Mapping[str, np.ndarray]):
     Read columns are kept while they add up to ``CACHE_BYTES`` at most (the most recent
     first): several of 10^5 replications, none of 10^6 as float64 (8 MB each), so a reader
     that needs a column twice should keep it itself. A list column can also be read a group
-    of at most ``ROW_GROUP`` rows at a time (:meth:`row_groups`)."""
+    of rows at a time (:meth:`row_groups`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file = pq.ParquetFile(path)  # one reader, reused (a reader per read grows memory)
         self.names = self.file.schema_arrow.names
         self._cache: dict[str, np.ndarray] = {}
+        schema = self.file.metadata.schema  # a column's first leaf, for its values per row
+        self._leaves: dict[str, int] = {}
+        for i in range(len(schema)):
+            self._leaves.setdefault(schema.column(i).path.split(".")[0], i)
 
     @property
     def num_rows(self) -> int:
@@ -584,19 +589,24 @@ class ParquetColumns(Mapping[str, np.ndarray]):
         return len(self.names)
 
     def row_groups(self, name: str) -> Iterator[np.ndarray]:
-        """A column ``ROW_GROUP`` rows at a time at most, as numpy: a column of equal-length
-        lists gives rows x elements. One pass over every row group, one read of each, a
-        larger one read in slices of ``ROW_GROUP`` rows: memory holds that many rows of the
-        column whatever the file's row groups (a joined table's are larger, see
-        :func:`group_rows`; reading one whole costs about twice its size again)."""
+        """A column a group of rows at a time, as numpy: a column of equal-length lists gives
+        rows x elements. One pass over every row group, read whole when it holds at most
+        ``READ_VALUES`` values of the column, else in slices of that many: pyarrow needs
+        about 10 bytes of transient memory per value of a list column it reads (levels,
+        values, their conversion), so memory holds about 1 MB whatever the row groups (a
+        joined table's grow to 10^4 rows and more, :func:`group_rows`)."""
         meta = self.file.metadata
+        leaf = self._leaves.get(name)
         for i in range(self.file.num_row_groups):  # small reads: the allocator reuses them
-            if meta.row_group(i).num_rows <= ROW_GROUP:
-                group = self.file.read_row_group(i, columns=[name], use_threads=False)
-                yield _as_numpy(group)[name]
+            group = meta.row_group(i)
+            values = group.column(leaf).num_values if leaf is not None else group.num_rows
+            rows = max(1, READ_VALUES * group.num_rows // max(values, 1))  # rows a slice
+            if group.num_rows <= rows:
+                table = self.file.read_row_group(i, columns=[name], use_threads=False)
+                yield _as_numpy(table)[name]
                 continue
             batches = self.file.iter_batches(
-                ROW_GROUP, row_groups=[i], columns=[name], use_threads=False
+                rows, row_groups=[i], columns=[name], use_threads=False
             )
             for batch in batches:
                 yield _as_numpy(pa.Table.from_batches([batch]))[name]
