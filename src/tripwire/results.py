@@ -486,6 +486,43 @@ def _joined_schema(parts: Sequence[Path]) -> tuple[pa.Schema, int]:
     return schema, rows
 
 
+PIECE_ROWS = 1_000  # parts held for a row group are gathered into tables of this many rows
+
+
+class _Held:
+    """Rows read from the parts and not yet written: parts as read, gathered into one table
+    per ``PIECE_ROWS`` rows or more (a part's many small arrays cost about twice their
+    bytes in a C heap; one table of a thousand rows costs little more than its bytes)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[pa.Table] = []  # gathered
+        self.recent: list[pa.Table] = []  # as read
+        self.rows = self.recent_rows = self.taken = 0
+
+    def add(self, t: pa.Table) -> None:
+        self.recent.append(t)
+        self.rows += t.num_rows
+        self.recent_rows += t.num_rows
+        if len(self.recent) > 1 and self.recent_rows >= PIECE_ROWS:
+            self.pieces.append(pa.concat_tables(self.recent).combine_chunks())
+            self.recent, self.recent_rows = [], 0
+
+    def take(self, n: int) -> pa.Table:
+        """The first ``n`` rows held (no copy); the others stay."""
+        joined = pa.concat_tables([*self.pieces, *self.recent])
+        self.pieces, self.recent, self.recent_rows = [joined.slice(n)], [], 0
+        self.rows -= n
+        self.taken += 1
+        return joined.slice(0, n)
+
+
+def _read_part(part: Path, schema: pa.Schema) -> pa.Table:
+    """A part's rows in the joined schema (a file read directly: no dataset machinery)."""
+    with pq.ParquetFile(part) as f:
+        t = f.read(use_threads=False)
+    return t if t.schema == schema else t.select(schema.names).cast(schema)
+
+
 def consolidate(parts: Sequence[Path], dest: Path) -> int:
     """Join chunk parts (in order) into one Parquet file, streaming, in row groups of
     :func:`group_rows` rows (the last one short), whatever the size of the parts: memory
@@ -496,25 +533,20 @@ def consolidate(parts: Sequence[Path], dest: Path) -> int:
 
     def write(tmp: Path) -> None:
         nonlocal rows
-        buffer: list[pa.Table] = []
-        held, size, groups = 0, 0, 0
+        held, size = _Held(), 0
         with pq.ParquetWriter(tmp, schema) as writer:
             for part in parts:
-                t = pq.read_table(part, use_threads=False).select(schema.names).cast(schema)
+                t = _read_part(part, schema)
                 if not size and t.num_rows:  # the first rows give the size of a row
                     size = group_rows(total, len(schema), t.nbytes / t.num_rows)
-                buffer.append(t)
-                held += t.num_rows
+                held.add(t)
                 rows += t.num_rows
-                while size and held >= size:  # a full row group; the rest stays buffered
-                    joined = pa.concat_tables(buffer)
-                    writer.write_table(joined.slice(0, size), row_group_size=size)
-                    rest = joined.slice(size)
-                    buffer, held, groups = [rest], rest.num_rows, groups + 1
-                    del joined
+                del t
+                while size and held.rows >= size:  # a full row group; the rest stays held
+                    writer.write_table(held.take(size), row_group_size=size)
                     give_back()
-            if held or not groups:
-                writer.write_table(pa.concat_tables(buffer), row_group_size=size or ROW_GROUP)
+            if held.rows or not held.taken:
+                writer.write_table(held.take(held.rows), row_group_size=size or ROW_GROUP)
 
     _atomic(dest, write)
     return rows

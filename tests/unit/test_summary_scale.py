@@ -178,21 +178,25 @@ def test_a_joined_table_has_a_bounded_number_of_column_chunks(rows, columns):
 @pytest.mark.parametrize("name", ["brigade", "rotational"])
 def test_a_consolidated_table_holds_the_parts_rows_in_few_row_groups(name, tmp_path, monkeypatch):
     """Parts of 7 rows joined with a budget of 3 row groups: 3 row groups of 27 rows
-    (whatever the parts' size), the parts' rows exactly, and the same summary.json read a
-    few rows at a time; with a byte cap of 10 rows, row groups of 10 rows."""
+    (whatever the parts' size), the parts' rows exactly, and the same summary.json with
+    each row group read 4 rows at a time; with a byte cap of 10 rows, row groups of 10."""
     src = RUN3 / name / "replications.parquet"
     want_rows = pq.read_table(src)
     parts = split_into_parts(src, tmp_path / "parts", 7)
     monkeypatch.setattr(results, "ROW_GROUP", 4)
     monkeypatch.setattr(results, "FOOTER_CHUNKS", 3 * want_rows.num_columns)
+    monkeypatch.setattr(results, "PIECE_ROWS", 10)  # parts held are gathered in pairs
     dest = tmp_path / "replications.parquet"
     assert results.consolidate(parts, dest) == want_rows.num_rows == 80
     layout = [g.num_rows for g in map(pq.ParquetFile(dest).metadata.row_group, range(3))]
     assert pq.ParquetFile(dest).num_row_groups == 3 and layout == [27, 27, 26]
     assert_same_rows(pq.read_table(dest), want_rows)
     want, meta, checkpoints = fixture_meta(name)
+    points = len(want_rows["buildup_estonia"][0])
+    monkeypatch.setattr(results, "READ_VALUES", 4 * points)  # a row group in slices
     columns = ParquetColumns(dest)
-    assert all(len(g) <= 4 for g in columns.row_groups("buildup_estonia"))
+    slices = [len(g) for g in columns.row_groups("buildup_estonia")]
+    assert sum(slices) == 80 and max(slices) == 4 and len(slices) == 21
     assert json.loads(json.dumps(summarise(columns, meta, checkpoints))) == want
 
     first = pq.read_table(parts[0])  # the join sizes a row by its first part
