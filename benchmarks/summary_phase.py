@@ -29,9 +29,6 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from benchmarks.peak import ROOT, peak_mb
 
 SCENARIO = ROOT / "scenarios" / "brigade.yaml"
@@ -50,6 +47,9 @@ def write_parts(src: Path, folder: Path, rows: int) -> int:
     """The chunk parts of a ``rows``-replication run in ``folder``: ``src``'s rows over and
     over, same schema, replications renumbered 0 .. rows - 1, in chunks of
     ``runner.chunk_size`` replications for this machine's cores. Returns the chunk size."""
+    import pyarrow as pa  # here, not above: see child()
+    import pyarrow.parquet as pq
+
     from tripwire.runner import chunk_size  # here: the children need not import the model
 
     base = pq.read_table(src)
@@ -73,6 +73,8 @@ def build_table(src: Path, dest: Path, rows: int) -> dict[str, float | None]:
     """A table of ``rows`` rows joined as a run joins it (``write_parts``, then
     ``consolidate`` in a fresh process); the join's ``peak_mb``, ``wall``, ``seconds``
     (the join alone), ``chunk`` (rows a part) and ``groups`` (row groups of the table)."""
+    import pyarrow.parquet as pq
+
     parts = dest.with_suffix(".parts")
     chunk = write_parts(src, parts, rows)
     cmd = [sys.executable, "-m", "benchmarks.summary_phase", "join", str(parts), str(dest)]
@@ -113,6 +115,9 @@ def rss_mb() -> float | None:
 
 
 def child(table: Path, out: Path) -> None:
+    """The summary phase, as a run's process does it. pyarrow is first loaded by tripwire
+    here, as in ``simulate`` (importing ``tripwire`` picks Arrow's allocator, which must
+    happen before pyarrow loads), so this module imports pyarrow only inside functions."""
     from tripwire.loader import load_scenario
     from tripwire.results import ParquetColumns, write_json
     from tripwire.summary import summarise

@@ -10,7 +10,15 @@ which import only the model, stay light:
 * :class:`TripwireError`: every error a user can cause.
 """
 
+import os
 from typing import Any
+
+# Arrow's C++ default memory pool is chosen from this variable once, when pyarrow loads, and
+# Parquet's readers allocate from it whatever pyarrow.set_memory_pool says. Its default,
+# mimalloc, kept what each read freed: summarising a 10^6-replication table grew by about
+# 0.45 MB a column read; the system allocator returns it (benchmarks/RESULTS.md, section
+# 5). Set here, before any tripwire module imports pyarrow; a value the user set wins.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 __version__ = "0.1.0"
 

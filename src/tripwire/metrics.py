@@ -78,14 +78,15 @@ def cdf_at(times: np.ndarray, horizon: float, t: float) -> Estimate:
     return Estimate(float(f[k - 1]), float(lo[k - 1]), float(hi[k - 1]))
 
 
-def quantile(values: np.ndarray, q: float) -> Estimate:
+def quantile(values: np.ndarray, q: float, presorted: bool = False) -> Estimate:
     """The q-quantile with a distribution-free 95 % CI from order statistics.
 
     Valid with right-censoring at a common horizon when censored values are ``inf``: the
     order statistics below the censored ones are exact. A bound that falls on a censored
-    value is ``inf`` ("beyond the horizon").
+    value is ``inf`` ("beyond the horizon"). ``presorted``: ``values`` are float64 in
+    ascending order already, so they are read as they are instead of sorted in a copy.
     """
-    x = np.sort(np.asarray(values, dtype=float))
+    x = np.asarray(values, dtype=float) if presorted else np.sort(np.asarray(values, dtype=float))
     n = x.size
     if n == 0:
         return Estimate(math.nan, math.nan, math.nan)
@@ -109,17 +110,48 @@ def proportion(k: int, n: int) -> Estimate:
     return Estimate(p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
-def mean(x: np.ndarray) -> Estimate:
-    """Mean with a t-based 95 % CI (nan-aware)."""
+def mean(x: np.ndarray, overwrite_input: bool = False) -> Estimate:
+    """Mean with a t-based 95 % CI (nan-aware; ``x`` is copied only to drop NaN).
+
+    ``overwrite_input``: ``x`` is a one-dimensional float64 array the caller gives up, so
+    NaN are dropped and the standard deviation computed in it (it is left holding squared
+    deviations) instead of in copies as large; the figures are the same bit for bit (the
+    same values in the same order, and the operations of ``numpy.std``: mean, deviations,
+    squares, pairwise sum)."""
     v = np.asarray(x, dtype=float)
-    v = v[~np.isnan(v)]
+    own = overwrite_input and v is x and v.ndim == 1
+    nan = np.isnan(v)
+    if nan.any():
+        v = _kept_in_place(v, ~nan) if own else v[~nan]
+    del nan
     if v.size == 0:
         return Estimate(math.nan, math.nan, math.nan)
     m = float(v.mean())
     if v.size < 2:
         return Estimate(m, math.nan, math.nan)
-    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    if own:
+        centre = np.add.reduce(v) / v.size  # what v.std computes first, as v.mean() above
+        np.subtract(v, centre, out=v)
+        np.multiply(v, v, out=v)
+        sd = math.sqrt(np.add.reduce(v) / (v.size - 1))
+    else:
+        sd = float(v.std(ddof=1))
+    half = float(stats.t.ppf(0.975, v.size - 1) * sd / math.sqrt(v.size))
     return Estimate(m, m - half, m + half)
+
+
+KEEP_BLOCK = 1 << 16  # values moved at a time by _kept_in_place
+
+
+def _kept_in_place(v: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The values of ``v`` where ``keep``, in order, moved to the front of ``v`` a block at a
+    time (a block is written at or before where it was read); returns that front part."""
+    w = 0
+    for i in range(0, v.size, KEEP_BLOCK):
+        kept = v[i : i + KEEP_BLOCK][keep[i : i + KEEP_BLOCK]]
+        v[w : w + kept.size] = kept
+        w += kept.size
+    return v[:w]
 
 
 def paired_differences(a: np.ndarray, b: np.ndarray) -> np.ndarray:

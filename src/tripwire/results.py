@@ -553,7 +553,7 @@ def consolidate(parts: Sequence[Path], dest: Path) -> int:
 
 
 CACHE_BYTES = 4 << 20  # columns a ParquetColumns keeps after reading them: 4 MB at most
-READ_VALUES = 100_000  # values of a column a ParquetColumns reads at a time, about
+READ_VALUES = 25_000  # values of a column a ParquetColumns reads at a time, about
 
 
 class ParquetColumns(Mapping[str, np.ndarray]):
@@ -593,23 +593,40 @@ class ParquetColumns(Mapping[str, np.ndarray]):
                     self._cache.pop(next(iter(self._cache)))  # the oldest first
         return col
 
-    def _read(self, name: str) -> np.ndarray:
-        """A whole column, as ``_as_numpy`` gives it; a column of scalars without nulls is
-        read a row group at a time into one array (a whole read holds the column twice)."""
+    def read(self, name: str, dtype: type | None = None) -> np.ndarray:
+        """Column ``name`` read afresh and never cached, so the caller owns it and may
+        change it in place; with ``dtype``, converted a row group at a time as it is read
+        (the same values as ``np.asarray(column, dtype)``, without the column held twice)."""
+        if name not in self.names:
+            raise KeyError(name)
+        col = self._read(name, dtype)
+        give_back()
+        return col
+
+    def _read(self, name: str, dtype: type | None = None) -> np.ndarray:
+        """A whole column, as ``_as_numpy`` gives it (then as ``dtype``, if given); a
+        column of scalars without nulls is read a row group at a time into one array (a
+        whole read holds the column twice)."""
+        give_back()  # first, what earlier columns freed: the heap may not reuse it for this one
         out: np.ndarray | None = None
         start = 0
         for group in self.row_groups(name):
             if group.ndim != 1 or group.dtype == object:  # lists, or nulls somewhere
-                return _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+                return self._whole(name, dtype)
             if out is None:
-                out = np.empty(self.num_rows, dtype=group.dtype)
-            elif group.dtype != out.dtype:  # nulls in some groups only (ints as float)
-                return _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+                out = np.empty(self.num_rows, dtype=dtype or group.dtype)
+                first = group.dtype
+            elif group.dtype != first:  # nulls in some groups only (ints as float)
+                return self._whole(name, dtype)
             out[start : start + len(group)] = group
             start += len(group)
         if out is None:  # no row groups
-            return _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+            return self._whole(name, dtype)
         return out
+
+    def _whole(self, name: str, dtype: type | None) -> np.ndarray:
+        col = _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+        return col if dtype is None else np.asarray(col, dtype=dtype)
 
     def __contains__(self, name: object) -> bool:  # without reading the column
         return name in self.names
@@ -623,10 +640,11 @@ class ParquetColumns(Mapping[str, np.ndarray]):
     def row_groups(self, name: str) -> Iterator[np.ndarray]:
         """A column a group of rows at a time, as numpy: a column of equal-length lists gives
         rows x elements. One pass over every row group, read whole when it holds at most
-        ``READ_VALUES`` values of the column, else in slices of that many: pyarrow needs
-        about 10 bytes of transient memory per value of a list column it reads (levels,
-        values, their conversion), so memory holds about 1 MB whatever the row groups (a
-        joined table's grow to 10^4 rows and more, :func:`group_rows`)."""
+        ``READ_VALUES`` values of the column, else in slices of that many: the transient
+        memory of pyarrow's list reader grows with the slice (measured on a 10^6-row table's
+        build-up column, pyarrow 26: peak RSS +8 MB for slices of 25,000 values, +14 MB for
+        100,000, +36 MB for 400,000), so it stays small whatever the row groups (a joined
+        table's grow to 10^4 rows and more, :func:`group_rows`)."""
         meta = self.file.metadata
         leaf = self._leaves.get(name)
         for i in range(self.file.num_row_groups):  # small reads: the allocator reuses them
@@ -642,6 +660,7 @@ class ParquetColumns(Mapping[str, np.ndarray]):
             )
             for batch in batches:
                 yield _as_numpy(pa.Table.from_batches([batch]))[name]
+        give_back()  # what reading freed (a pass leaves tens of MB to the heap otherwise)
 
 
 def finish(run: Path, manifest: RunManifest) -> None:

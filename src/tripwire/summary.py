@@ -21,10 +21,23 @@ AREAS = C.AREAS
 OUTCOME_COLUMNS = C.OUTCOME_COLUMNS  # what point metrics and paired comparisons read
 
 
+def owned(table: Table, column: str) -> np.ndarray:
+    """``column`` as a new float64 array that nothing else holds, so it may be changed (or
+    sorted) in place: a table that can read a column afresh (``read``, as
+    :class:`~tripwire.results.ParquetColumns`) reads it so, converting as it reads; any
+    other table's column is copied. At 10^6 replications this holds one 8 MB array where
+    reading, converting and masking held two or three."""
+    read = getattr(table, "read", None)
+    if read is not None:
+        return np.asarray(read(column, float), dtype=float)
+    return np.array(table[column], dtype=float)
+
+
 def censored_times(table: Table, area: str) -> np.ndarray:
-    """Time-to-reinforce of ``area`` with censored replications as ``inf``."""
-    t = np.asarray(table[C.TTR(area=area)], dtype=float)
-    return np.where(np.asarray(table[C.CENSORED(area=area)], dtype=bool), np.inf, t)
+    """Time-to-reinforce of ``area`` with censored replications as ``inf`` (a new array)."""
+    t = owned(table, C.TTR(area=area))
+    t[np.asarray(table[C.CENSORED(area=area)], dtype=bool)] = np.inf
+    return t
 
 
 CURVE_STEP_HOURS = 6.0  # spacing of the curve's grid, hours (widened for very long spans)
@@ -34,8 +47,9 @@ MAX_CURVE_POINTS = 5_000  # points of one curve, at most (a 6 h grid over about 
 def fait_accompli_times(table: Table, area: str) -> np.ndarray:
     """Hours from attack start to the fait accompli in ``area`` (the theatre: the first
     capital), with inf where it did not happen within the horizon (censored)."""
-    fa = np.asarray(table[C.FAIT_ACCOMPLI(area=area)], dtype=float)
-    return np.where(np.isnan(fa), np.inf, fa)
+    fa = owned(table, C.FAIT_ACCOMPLI(area=area))
+    fa[np.isnan(fa)] = np.inf
+    return fa
 
 
 def curve_grid(start: float, horizon: float, step: float = CURVE_STEP_HOURS) -> np.ndarray:
@@ -190,7 +204,10 @@ def _area(
     curve, at_cp = _survival(t, horizon, checkpoints)
     beat = np.asarray(table[C.BEAT_FA(area=area)], dtype=bool)
     entry: dict[str, Any] = {
-        "ttr_h": {f"p{int(q * 100)}": metrics.quantile(t, q).as_dict() for q in (0.1, 0.5, 0.9)},
+        "ttr_h": {
+            f"p{int(q * 100)}": metrics.quantile(t, q, presorted=True).as_dict()
+            for q in (0.1, 0.5, 0.9)
+        },
         "censored_share": float(np.isinf(t).mean()),
         "p_reinforced_by": {f"{cp:g}h": e.as_dict() for cp, e in zip(checkpoints, at_cp)},
         "p_beat_fa": metrics.proportion(int(beat.sum()), n).as_dict(),
@@ -203,7 +220,7 @@ def _area(
     if C.FAIT_ACCOMPLI(area=area) in table:
         fa = fait_accompli_times(table, area)
         fa.sort()
-        entry["fait_accompli_h"] = metrics.quantile(fa, 0.5).as_dict()
+        entry["fait_accompli_h"] = metrics.quantile(fa, 0.5, presorted=True).as_dict()
         entry["fait_accompli_censored_share"] = float(np.isinf(fa).mean())
         entry["fa_curve"] = _survival(fa, horizon, ())[0]
     return entry
@@ -214,22 +231,22 @@ def _country(
 ) -> dict[str, Any]:
     """A country's mean requirement, strength in place and strength at each checkpoint; the
     quantiles of its requirement go to ``required`` (for the build-up bands)."""
-    req = table[C.REQUIRED(country=c)]
+    req = owned(table, C.REQUIRED(country=c))
     out: dict[str, Any] = {
         "required_troops_mean": float(np.mean(req)),
         "in_place_at_attack_mean": float(np.mean(table[C.IN_PLACE(country=c)])),
         "strength": {},
     }
-    req = np.asarray(req, dtype=float)
-    required[c] = {f"p{int(q * 100)}": float(np.quantile(req, q)) for q in (0.1, 0.5, 0.9)}
+    qs = (0.1, 0.5, 0.9)  # all at once, in place: as np.quantile of each, without copies
+    values = np.quantile(req, qs, overwrite_input=True)
+    required[c] = {f"p{int(q * 100)}": float(v) for q, v in zip(qs, values)}
     del req
     for cp in checkpoints:
-        x = table[C.STRENGTH(country=c, t=cp)]
-        out["strength"][f"{cp:g}h"] = {
-            "mean": metrics.mean(x).as_dict(),
-            "p10": float(np.quantile(x, 0.1)),
-            "p90": float(np.quantile(x, 0.9)),
-        }
+        x = owned(table, C.STRENGTH(country=c, t=cp))
+        mean = metrics.mean(x).as_dict()
+        p10, p90 = np.quantile(x, (0.1, 0.9), overwrite_input=True)
+        out["strength"][f"{cp:g}h"] = {"mean": mean, "p10": float(p10), "p90": float(p90)}
+        del x
     return out
 
 
@@ -238,14 +255,16 @@ def _routes(table: Table) -> dict[str, Any]:
     for col in table:
         if col.startswith("route_") and col.endswith("_loads"):
             rid = col[len("route_") : -len("_loads")]
-            loads = np.asarray(table[col], dtype=float)
+            loads = owned(table, col)
             used, mean = float((loads > 0).mean()), float(loads.mean())
             del loads  # one column at a time
             routes[rid] = {
                 "p_used": used,
                 "loads_mean": mean,
                 "troops_mean": float(np.mean(table[C.ROUTE_TROOPS(link=rid)])),
-                "wait_h_mean": metrics.mean(table[C.ROUTE_WAIT_MEAN(link=rid)]).as_dict(),
+                "wait_h_mean": metrics.mean(
+                    owned(table, C.ROUTE_WAIT_MEAN(link=rid)), overwrite_input=True
+                ).as_dict(),
                 "wait_h_max": _nanmax(table[C.ROUTE_WAIT_MAX(link=rid)]),
             }
     return routes
@@ -281,7 +300,7 @@ def _buildup(
             q, error = _exact_bands(table, C.BUILDUP(country=c), n, points), None
         else:
             hist = BandHistograms(points)
-            for group in _row_groups(table, C.BUILDUP(country=c)):
+            for group in _in_rows(_row_groups(table, C.BUILDUP(country=c)), BUILDUP_ROWS):
                 hist.add(group[:, :points])
             q, error = hist.quantiles(BUILDUP_QUANTILES), float(hist.width.max())
         out["countries"][c] = {
@@ -306,6 +325,30 @@ def _row_groups(table: Table, column: str) -> Iterator[np.ndarray]:
     values = np.asarray(table[column])
     for r0 in range(0, len(values), BUILDUP_ROWS):
         yield values[r0 : r0 + BUILDUP_ROWS]
+
+
+def _in_rows(groups: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
+    """The rows of ``groups`` (each rows x elements, alike) again, ``rows`` at a time (the
+    last fewer), in one buffer that is reused: use each before asking for the next. A
+    reader's slices are small (pyarrow's transient memory grows with them) while each
+    :meth:`BandHistograms.add` costs a fixed ~1 MB of bins however few rows it counts; the
+    histograms do not depend on how the rows are grouped (their bins nest), so this changes
+    the time only."""
+    buffer: np.ndarray | None = None
+    held = 0
+    for group in groups:
+        if buffer is None:
+            buffer = np.empty((rows, *group.shape[1:]), dtype=group.dtype)
+        at = 0
+        while at < len(group):
+            take = min(rows - held, len(group) - at)
+            buffer[held : held + take] = group[at : at + take]
+            held, at = held + take, at + take
+            if held == rows:
+                yield buffer
+                held = 0
+    if buffer is not None and held:
+        yield buffer[:held]
 
 
 def _exact_bands(table: Table, column: str, n: int, points: int) -> np.ndarray:
@@ -424,7 +467,7 @@ class BandHistograms:
         out = np.full((len(qs), self.counts.shape[0]), np.nan)
         if not self.rows:
             return out
-        cum = np.cumsum(self.counts, axis=1)
+        cum = np.cumsum(self.counts, axis=1, dtype=np.int32)  # as the counts: < 2^31 rows
         for i, q in enumerate(qs):
             h = (self.rows - 1) * q
             below = math.floor(h)
@@ -439,7 +482,7 @@ class BandHistograms:
         first and the last are the exact minimum and maximum)."""
         if rank in (0, self.rows - 1):
             return (self.low if rank == 0 else self.high).copy()
-        j = (cum <= rank).sum(axis=1)  # its bin
+        j = np.array([np.searchsorted(r, rank, side="right") for r in cum], dtype=np.intp)
         pts = np.arange(cum.shape[0])
         before = np.where(j > 0, cum[pts, np.maximum(j - 1, 0)], 0)
         inside = (rank - before + 0.5) / self.counts[pts, j]

@@ -1,7 +1,10 @@
+import json
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tripwire import metrics
 
@@ -69,3 +72,30 @@ def test_paired_proportion_difference():
     y = np.array([1, 0, 1, 1] * 50)
     e = metrics.paired_proportion_difference(x, y)
     assert e.value == pytest.approx(0.25) and e.lo > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 200_000),
+    nan_share=st.sampled_from([0.0, 0.01, 0.5, 1.0]),
+    scale=st.sampled_from([1e-3, 1.0, 1e6]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_mean_in_place_is_the_mean_bit_for_bit(n, nan_share, scale, seed):
+    """``mean(x, overwrite_input=True)`` (NaN dropped and the deviation computed in ``x``)
+    gives exactly what the copying form gives."""
+    rng = np.random.default_rng(seed)
+    x = rng.gamma(2.0, 300.0, n) * scale
+    x[rng.random(n) < nan_share] = np.nan
+    a, b = metrics.mean(x.copy()).as_dict(), metrics.mean(x.copy(), overwrite_input=True).as_dict()
+    assert json.dumps(a) == json.dumps(b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.floats(-1e9, 1e9) | st.just(math.inf), min_size=1, max_size=300),
+    q=st.sampled_from([0.1, 0.5, 0.9]),
+)
+def test_a_presorted_quantile_is_the_quantile(values, q):
+    x = np.array(values)
+    assert metrics.quantile(np.sort(x), q, presorted=True) == metrics.quantile(x, q)

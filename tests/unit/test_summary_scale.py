@@ -384,3 +384,83 @@ def test_the_kaplan_meier_walk_matches_on_a_large_sample(block):
         got = summary._km_at(np.sort(t), 2_160.0, at)
     for mine, theirs in zip(got[:3], (f, lo, hi)):
         np.testing.assert_array_equal(mine, np.where(k > 0, theirs[np.maximum(k - 1, 0)], 0.0))
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 30), min_size=1, max_size=8),
+    rows=st.integers(1, 25),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_regrouped_rows_give_the_same_histograms(sizes, rows, seed):
+    """``_in_rows`` hands on every row, in order, ``rows`` at a time; counting them so gives
+    the very histograms (bins, widths, counts) and bands of counting the groups as read."""
+    rng = np.random.default_rng(seed)
+    groups = [rng.gamma(2.0, 50.0, (k, 7)).astype(np.float32) for k in sizes]
+    seen, direct, regrouped_ = [], BandHistograms(7, 64), BandHistograms(7, 64)
+    for g in groups:
+        direct.add(g)
+    for g in summary._in_rows(iter(groups), rows):
+        assert 0 < len(g) <= rows
+        seen.append(g.copy())  # the buffer is reused
+        regrouped_.add(g)
+    assert all(len(g) == rows for g in seen[:-1])
+    np.testing.assert_array_equal(
+        np.concatenate(seen) if seen else np.empty((0, 7)), np.concatenate(groups)
+    )
+    for key in ("counts", "exponent", "first", "low", "high", "rows"):
+        np.testing.assert_array_equal(getattr(regrouped_, key), getattr(direct, key))
+    np.testing.assert_array_equal(regrouped_.quantiles(QS), direct.quantiles(QS))
+
+
+def test_a_column_read_afresh_is_the_callers_own(tmp_path):
+    """``ParquetColumns.read`` converts as ``np.asarray`` does and never hands out the
+    cached array, so the summaries may sort and overwrite what they read."""
+    n = 3_000
+    path = tmp_path / "t.parquet"
+    loads = np.arange(n, dtype=np.int64) * 7 - 5
+    pq.write_table(pa.table({"loads": loads, "x": np.linspace(0, 1, n)}), path, row_group_size=700)
+    table = ParquetColumns(path)
+    cached = table["x"]
+    mine = table.read("x")
+    assert mine is not cached and np.array_equal(mine, cached)
+    mine[:] = -1
+    assert np.array_equal(table["x"], np.linspace(0, 1, n))
+    as_float = table.read("loads", float)
+    assert as_float.dtype == np.float64
+    np.testing.assert_array_equal(as_float, np.asarray(loads, dtype=float))
+    with pytest.raises(KeyError):
+        table.read("missing")
+
+
+def test_summarising_leaves_the_table_as_it_was():
+    """Summaries sort and overwrite their own copies only: a table in memory is unchanged,
+    and a second summary of it is the first."""
+    _, meta, checkpoints = fixture_meta("brigade")
+    table = read_table(RUN3 / "brigade" / "replications.parquet")
+    before = {k: v.copy() for k, v in table.items()}
+    first = summarise(table, meta, checkpoints)
+    point_metrics(table, meta["horizon_hours"], checkpoints)
+    for k, v in before.items():
+        np.testing.assert_array_equal(table[k], v, k)
+    assert json.dumps(summarise(table, meta, checkpoints)) == json.dumps(first)
+
+
+def test_importing_tripwire_puts_arrow_on_the_system_allocator():
+    """Parquet's readers allocate from Arrow's C++ default pool, chosen when pyarrow loads:
+    importing tripwire first makes it the system allocator (which returns what a read
+    frees), and a value the user set is kept."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import tripwire, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "system", out.stderr
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "mimalloc"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "mimalloc", out.stderr
