@@ -52,6 +52,7 @@ from tripwire.runner import replication_seed, run_batch
 
 SHIPPED = ["rotational", "brigade", "permanent", "baltic_request", "suwalki_cut"]
 SUMMARY_SIZES = [1_000, 100_000, 1_000_000]  # the summary phase (section 5), every profile
+SUMMARY_REPEATS = 3  # summary processes per table (section 5): median and range
 PROFILES: dict[str, dict[str, Any]] = {
     # replications per whole-process rate, speedup batch, memory sizes, sweep memory, EMA batch
     "quick": {"rate_n": 600, "speedup_n": 2_000, "memory": [1_000, 10_000], "ema_n": 300},
@@ -305,7 +306,8 @@ def rate_section(out: list[str], scenarios: list[str], n: int, speedup_n: int) -
             many = whole_run(name, n, cores, Path(tmp))
             out.append(f"| {name} | {n:,} | {one:.0f} | {many:.0f} | {many / one:.2f} |")
             print(out[-1], flush=True)
-        ones, manys = [], []
+        ones: list[float] = []
+        manys: list[float] = []
         for k in range(SPEEDUP_PAIRS):  # pairs, run back to back, which goes first alternating
             for workers in (1, cores) if k % 2 == 0 else (cores, 1):
                 rate = whole_run("brigade", speedup_n, workers, Path(tmp))
@@ -483,7 +485,9 @@ def summary_section(out: list[str], sizes: list[int]) -> None:
         "about 1 kB per column chunk of an open file, and its writer as much until it "
         "closes, while the join holds one row group. 'Opening' is the memory that opening "
         "the table adds (its parsed footer); 'summary, s' times opening, summarising and "
-        "writing, 'wall' the whole summary process (start-up included).",
+        "writing, 'wall' the whole summary process (start-up included). The summary is "
+        f"measured {SUMMARY_REPEATS} times on each table, each in a fresh process: median "
+        "(range); its ratio to 10^3 is that of the medians. MB here are 2^20 bytes.",
         "",
         "Before issue 16 (the code of commit 240939f, measured once on tables built the same "
         "way, 2026-12-02, the 2 cores shared with other work), peak RSS and summary time: "
@@ -494,7 +498,14 @@ def summary_section(out: list[str], sizes: list[int]) -> None:
         "at 10^3, 272 MB and 4.2 s at 10^5, 349 MB and 31.9 s at 10^6, of which opening the "
         "table 105 MB (500 row groups x 208 columns); the join of 10^6 replications from "
         "100-row parts, measured once the same way as below: 397 MB and 269 s (10^3: "
-        "199 MB).",
+        "199 MB). Before Arrow's C++ pool was put on the system allocator and the summaries "
+        "kept to one copy of a column (the code of commit 343ffb5, measured 2026-12-02 the "
+        "same way, one summary process a table): 217 MB at 10^3, 281 MB at 10^6 (x1.29); "
+        "on the tables of this run's 10^3 and 10^6 (built by hand the same way): 201 and "
+        "258 MB. Parquet's readers allocate from Arrow's C++ default pool whatever "
+        "`pyarrow.set_memory_pool` says, and its default (mimalloc) kept about 0.45 MB for "
+        "each column read; importing `tripwire` now sets `ARROW_DEFAULT_MEMORY_POOL=system` "
+        "before pyarrow loads.",
         "",
         "| replications | row groups | join peak, MB | join vs 10^3 | join, s "
         "| summary peak RSS, MB | vs 10^3 | opening, MB | summary, s | wall, s |",
@@ -506,18 +517,25 @@ def summary_section(out: list[str], sizes: list[int]) -> None:
         for n in sizes:
             table = Path(tmp) / f"t{n}.parquet"
             joined = build_table(src, table, n)
-            got = measure(table)
+            runs = [measure(table) for _ in range(SUMMARY_REPEATS)]
             table.unlink()
-            mb, opened = float(got["peak_mb"] or 0), got["open_mb"]
+            peaks = [float(r["peak_mb"] or 0) for r in runs]
+            opens = [float(r["open_mb"]) for r in runs if r["open_mb"] is not None]
+            mb, wall = (
+                statistics.median(peaks),
+                statistics.median(float(r["wall"] or 0) for r in runs),
+            )
+            opened = statistics.median(opens) if opens else None
+            seconds = [float(r["seconds"] or 0) for r in runs]
             join_mb = float(joined["peak_mb"] or 0)
             base, join_base = base or mb, join_base or join_mb
             shown = "?" if opened is None else f"{opened:.0f}"
             out.append(
                 f"| {n:,} | {joined['groups']:.0f} | {join_mb:.0f} | {join_mb / join_base:.2f} "
-                f"| {joined['seconds']:.0f} | {mb:.0f} | {mb / base:.2f} | {shown} "
-                f"| {got['seconds']:.1f} | {got['wall']:.0f} |"
+                f"| {joined['seconds']:.0f} | {median_range(peaks)} | {mb / base:.2f} | {shown} "
+                f"| {median_range(seconds, '{:.1f}')} | {wall:.0f} |"
             )
-            FOUND.setdefault("summary", []).append((n, mb, got["wall"], opened))
+            FOUND.setdefault("summary", []).append((n, mb, wall, opened))
             print(out[-1], flush=True)
     out.append("")
 

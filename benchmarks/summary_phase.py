@@ -58,7 +58,8 @@ def write_parts(src: Path, folder: Path, rows: int) -> int:
     folder.mkdir(parents=True)
     for start in range(0, rows, size):
         n = min(size, rows - start)
-        pieces, at = [], start % base.num_rows
+        pieces: list[pa.Table] = []
+        at = start % base.num_rows
         while sum(p.num_rows for p in pieces) < n:
             pieces.append(base.slice(at, n - sum(p.num_rows for p in pieces)))
             at = 0
