@@ -14,10 +14,9 @@ from rich.table import Table
 from tripwire import __version__, campaign
 from tripwire.cli_common import CORES, ConsoleReporter, app, failed, out
 from tripwire.errors import TripwireError
-from tripwire.headline import sentences
 from tripwire.loader import LoadedScenario
 from tripwire.model import compile_plan
-from tripwire.report_text import comparison_table, summary_table
+from tripwire.report_text import print_answer
 from tripwire.scenario import MAX_SEED
 
 
@@ -143,14 +142,7 @@ def run(
 
 
 def _print_run(r: campaign.RunOutcome) -> None:
-    out.print("In plain words:", style="bold")
-    for line in sentences(r.summaries, r.comparisons):
-        out.print(f"  {line}", highlight=False, soft_wrap=True)
-    for name in r.names:
-        summary_table(out, r.summaries[name])
-    if r.comparisons:
-        postures = {k: v["posture"] for k, v in r.summaries.items()}
-        comparison_table(out, r.comparisons, postures)
+    print_answer(out, r.summaries, r.comparisons, r.names)
     total = r.replications * len(r.names)
     out.print(
         f"{total} replications"

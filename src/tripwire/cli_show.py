@@ -21,19 +21,12 @@ def show_command(folder: ShowFolder) -> None:
     paired comparison, the phases that decided) or a sweep's (points and sensitivity), as
     they were printed when it finished. Narrow terminals get a stacked layout."""
     from tripwire.cli_sweep import _print_points, _print_sensitivity
-    from tripwire.headline import sentences
-    from tripwire.report_text import comparison_table, summary_table
+    from tripwire.report_text import print_answer
 
     try:
         f = open_result(folder)
         if isinstance(f, RunFolder):
-            out.print("In plain words:", style="bold")
-            for line in sentences(f.summaries, f.comparisons):
-                out.print(f"  {line}", highlight=False, soft_wrap=True)
-            for name in f.scenarios:
-                summary_table(out, f.summaries[name])
-            if f.comparisons:
-                comparison_table(out, f.comparisons, {n: f.posture(n) for n in f.scenarios})
+            print_answer(out, f.summaries, f.comparisons, f.scenarios)
         else:
             cols = {k: v.tolist() for k, v in f.points.items()}
             points = [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values())]

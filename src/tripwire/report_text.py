@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from tripwire.headline import sentences
 from tripwire.phases import bottleneck_sentence
 from tripwire.summary import AREAS
 
@@ -37,6 +38,25 @@ def _points(d: Mapping[str, float | None]) -> str:
     if d["lo"] is None or d["hi"] is None:
         return f"{100 * (d['value'] or 0):+.0f}"
     return f"{100 * (d['value'] or 0):+.0f} [{100 * d['lo']:+.0f}, {100 * d['hi']:+.0f}]"
+
+
+def print_answer(
+    console: Console,
+    summaries: Mapping[str, Mapping[str, Any]],
+    comparisons: Sequence[Mapping[str, Any]],
+    names: Sequence[str],
+) -> None:
+    """The answer as ``simulate`` prints it when a run ends and ``simulate show`` prints it
+    again: the plain-words sentences, a summary table per scenario (in ``names`` order),
+    then the paired comparisons, if any."""
+    console.print("In plain words:", style="bold")
+    for line in sentences(summaries, comparisons):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    for name in names:
+        summary_table(console, summaries[name])
+    if comparisons:
+        postures = {k: str(v.get("posture", k)) for k, v in summaries.items()}
+        comparison_table(console, comparisons, postures)
 
 
 def summary_table(console: Console, s: Mapping[str, Any]) -> None:
