@@ -585,8 +585,7 @@ class ParquetColumns(Mapping[str, np.ndarray]):
             raise KeyError(name)
         col = self._cache.get(name)
         if col is None:
-            col = self._read(name)
-            give_back()
+            col = self._read(name)  # gives back what it freed, once
             if col.nbytes <= CACHE_BYTES:
                 self._cache[name] = col
                 while sum(c.nbytes for c in self._cache.values()) > CACHE_BYTES:
@@ -599,15 +598,12 @@ class ParquetColumns(Mapping[str, np.ndarray]):
         (the same values as ``np.asarray(column, dtype)``, without the column held twice)."""
         if name not in self.names:
             raise KeyError(name)
-        col = self._read(name, dtype)
-        give_back()
-        return col
+        return self._read(name, dtype)
 
     def _read(self, name: str, dtype: type | None = None) -> np.ndarray:
         """A whole column, as ``_as_numpy`` gives it (then as ``dtype``, if given); a
         column of scalars without nulls is read a row group at a time into one array (a
         whole read holds the column twice)."""
-        give_back()  # first, what earlier columns freed: the heap may not reuse it for this one
         out: np.ndarray | None = None
         start = 0
         for group in self.row_groups(name):
@@ -626,6 +622,7 @@ class ParquetColumns(Mapping[str, np.ndarray]):
 
     def _whole(self, name: str, dtype: type | None) -> np.ndarray:
         col = _as_numpy(self.file.read(columns=[name], use_threads=False))[name]
+        give_back()
         return col if dtype is None else np.asarray(col, dtype=dtype)
 
     def __contains__(self, name: object) -> bool:  # without reading the column
@@ -660,7 +657,7 @@ class ParquetColumns(Mapping[str, np.ndarray]):
             )
             for batch in batches:
                 yield _as_numpy(pa.Table.from_batches([batch]))[name]
-        give_back()  # what reading freed (a pass leaves tens of MB to the heap otherwise)
+        give_back()  # what the pass freed; once a pass: a trim of a large heap takes ~20 ms
 
 
 def finish(run: Path, manifest: RunManifest) -> None:
