@@ -317,6 +317,7 @@ def test_run_with_plot_draws_every_run_figure(tmp_path):
 
 def test_ctrl_c_while_the_cli_is_still_starting_is_exit_130_without_traceback(tmp_path):
     # found by the pipeline fuzz: a SIGINT during the CLI's imports printed a traceback
+    import contextlib
     import os
     import signal
     import time
@@ -330,7 +331,18 @@ def test_ctrl_c_while_the_cli_is_still_starting_is_exit_130_without_traceback(tm
         text=True,
         start_new_session=True,
     )
-    time.sleep(0.3)
+    # signal once the CLI's imports are under way (numpy or pydantic-core mapped: only
+    # `from tripwire.cli import main` loads them), not after a fixed delay: on a loaded
+    # machine 0.3 s could still be Python's own start, before any tripwire code runs
+    maps, deadline = Path(f"/proc/{p.pid}/maps"), time.monotonic() + 60
+    if not Path("/proc/self/maps").exists():  # not Linux: a fixed delay, as first written
+        time.sleep(0.3)
+    while maps.parent.exists() and p.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            text = maps.read_text()
+            if "_multiarray_umath" in text or "_pydantic_core" in text:
+                break
+        time.sleep(0.002)
     os.killpg(p.pid, signal.SIGINT)
     err = p.communicate(timeout=120)[1]
     assert p.returncode == 130, err
